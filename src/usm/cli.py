@@ -1,0 +1,57 @@
+"""The `usm` command. Each domain contributes one sub-application; this file only assembles them
+and turns errors the user can fix into one-line messages."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import typer
+
+from usm.model.commands import model_app
+
+app = typer.Typer(
+    name="usm",
+    help="Service management on the USM process model.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(model_app, name="model")
+
+
+def _django(*args: str) -> None:
+    """Run a Django management command inside our settings."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "usm.settings")
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(["usm", *args])
+
+
+@app.command()
+def migrate() -> None:
+    """Create or upgrade the database schema."""
+    _django("migrate", "--no-input")
+
+
+@app.command()
+def serve(
+    address: str = typer.Option("127.0.0.1:8000", help="host:port to listen on"),
+) -> None:
+    """Serve the web application, the admin and the API."""
+    _django("runserver", address, "--noreload")
+
+
+@app.command(
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+)
+def manage(ctx: typer.Context) -> None:
+    """Run any Django management command (for administrators)."""
+    _django(*ctx.args)
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)

@@ -1,0 +1,92 @@
+"""Processes, their steps and the call types that trigger them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class StepKind(StrEnum):
+    ACCEPT = "accept"
+    CLASSIFY = "classify"
+    CORE = "core"
+    FORK = "fork"
+    REVIEW = "review"
+    EVALUATE = "evaluate"
+
+
+class Responsibility(StrEnum):
+    RESPONSIBLE = "R"
+    ACCOUNTABLE = "A"
+    CONSULTED = "C"
+    INFORMED = "I"
+
+
+@dataclass(frozen=True)
+class CallType:
+    code: str
+    name: str
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Activity:
+    """One thing done inside a step. Built-in steps are a single activity; imported USM-WIF steps
+    may carry several, each with the RACI of the procedure that wrote them."""
+
+    id: str
+    name: str
+    description: str = ""
+    position: int = 0
+    responsibilities: dict[str, tuple[str, ...]] = field(default_factory=dict, hash=False)
+
+
+@dataclass(frozen=True)
+class Step:
+    id: str
+    process: str
+    kind: StepKind
+    name: str
+    description: str = ""
+    position: int = 0
+    fork_to: tuple[str, ...] = ()
+    updates_mir: bool = False
+    raises: tuple[str, ...] = ()
+    activities: tuple[Activity, ...] = ()
+
+    @property
+    def texts(self) -> list[tuple[str, str]]:
+        """Every (where, text) pair of this step that a reader sees."""
+        found = [(self.id, self.name), (self.id, self.description)]
+        for activity in self.activities:
+            where = f"{self.id}/{activity.id}"
+            found += [(where, activity.name), (where, activity.description)]
+        return [(where, text) for where, text in found if text]
+
+
+@dataclass(frozen=True)
+class Process:
+    code: str
+    verb: str
+    name: str
+    trigger: str
+    purpose: str = ""
+    output: str = ""
+    steps: tuple[Step, ...] = ()
+
+    @property
+    def fork_targets(self) -> tuple[str, ...]:
+        return tuple(t for s in self.steps if s.kind is StepKind.FORK for t in s.fork_to)
+
+    def step(self, step_id: str) -> Step:
+        for candidate in self.steps:
+            if candidate.id == step_id:
+                return candidate
+        raise KeyError(step_id)
+
+    def first(self, kind: StepKind) -> Step | None:
+        return next((s for s in self.steps if s.kind is kind), None)
+
+    @property
+    def fork_step(self) -> Step | None:
+        return self.first(StepKind.FORK)

@@ -1,0 +1,78 @@
+"""A whole process model: processes, call types and the workflows that chain them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from usm.model.process import CallType, Process, Step, StepKind
+from usm.model.workflow import PathStep, Workflow
+
+
+@dataclass(frozen=True)
+class Profile:
+    id: str
+    name: str
+
+
+@dataclass
+class ProcessModel:
+    name: str
+    version: str
+    processes: dict[str, Process]
+    workflows: list[Workflow]
+    call_types: dict[str, CallType]
+    profiles: dict[str, Profile] = field(default_factory=dict)
+    # Where the model was read from, for messages.
+    source: str = "built-in"
+
+    @property
+    def steps(self) -> Iterator[Step]:
+        for process in self.processes.values():
+            yield from process.steps
+
+    def step(self, step_id: str) -> Step:
+        for step in self.steps:
+            if step.id == step_id:
+                return step
+        raise KeyError(step_id)
+
+    def workflow(self, number: int) -> Workflow:
+        for workflow in self.workflows:
+            if workflow.number == number:
+                return workflow
+        raise KeyError(number)
+
+    def process_for(self, call_type: str) -> Process | None:
+        return next((p for p in self.processes.values() if p.trigger == call_type), None)
+
+    def path(self, workflow: Workflow) -> list[PathStep]:
+        """The steps a workflow walks, in order. Processes or steps the model lacks are skipped;
+        the validator reports them."""
+        if workflow.step_ids is not None:
+            return list(self._listed_path(workflow.step_ids))
+        return list(self._derived_path(workflow.processes, 0))
+
+    def _derived_path(self, chain: tuple[str, ...], depth: int) -> Iterator[PathStep]:
+        process = self.processes.get(chain[0])
+        if process is None:
+            return
+        for step in process.steps:
+            yield PathStep(step, depth)
+            # USM's resume rule: the forked-into process runs whole, then the caller goes on with
+            # the step after its fork.
+            if step.kind is StepKind.FORK and len(chain) > 1:
+                yield from self._derived_path(chain[1:], depth + 1)
+
+    def _listed_path(self, step_ids: tuple[str, ...]) -> Iterator[PathStep]:
+        calling: list[str] = []
+        for step_id in step_ids:
+            try:
+                step = self.step(step_id)
+            except KeyError:
+                continue
+            if step.process in calling:
+                del calling[calling.index(step.process) + 1 :]
+            else:
+                calling.append(step.process)
+            yield PathStep(step, len(calling) - 1)

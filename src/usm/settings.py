@@ -1,0 +1,124 @@
+"""Django settings, driven by the environment.
+
+USM_DATA_DIR     where the SQLite database and uploads live (default: ~/.local/share/usm)
+USM_DATABASE_URL postgresql://user@host:port/name for a real install (default: SQLite in the data dir)
+USM_SECRET_KEY   signing key; a per-data-dir key is generated when unset
+USM_DEBUG        "1" for development error pages
+USM_ALLOWED_HOSTS comma-separated host names (default: localhost names)
+"""
+
+import os
+import secrets
+from pathlib import Path
+
+import dj_database_url
+
+
+def _data_dir() -> Path:
+    configured = os.environ.get("USM_DATA_DIR")
+    if configured:
+        path = Path(configured).expanduser()
+    else:
+        base = Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share"))
+        path = base / "usm"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _secret_key(data_dir: Path) -> str:
+    configured = os.environ.get("USM_SECRET_KEY")
+    if configured:
+        return configured
+    # A key kept beside the data survives restarts without anyone having to invent one.
+    key_file = data_dir / "secret_key"
+    if not key_file.exists():
+        key_file.write_text(secrets.token_urlsafe(50))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
+DATA_DIR = _data_dir()
+BASE_DIR = Path(__file__).resolve().parent
+SECRET_KEY = _secret_key(DATA_DIR)
+DEBUG = os.environ.get("USM_DEBUG", "") == "1"
+ALLOWED_HOSTS = os.environ.get("USM_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1],testserver").split(",")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "usm.web",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "usm.urls"
+WSGI_APPLICATION = "usm.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+
+def _database() -> dict:
+    url = os.environ.get("USM_DATABASE_URL")
+    if url:
+        return dj_database_url.parse(url, conn_max_age=60)
+    return {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": DATA_DIR / "usm.sqlite3",
+        # WAL lets readers go on while a writer commits; IMMEDIATE takes the write lock up front so
+        # two writers queue instead of failing with "database is locked" halfway through.
+        "OPTIONS": {
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        },
+    }
+
+
+DATABASES = {"default": _database()}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = DATA_DIR / "static"
+
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_SAMESITE = "Lax"
+X_FRAME_OPTIONS = "DENY"
