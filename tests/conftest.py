@@ -9,8 +9,11 @@ PROJECT = Path(__file__).resolve().parents[1]
 def _shared_fixtures() -> Path | None:
     # Third-party inputs shared by the whole team live beside the project, never inside it. A clone
     # made elsewhere (CI) finds them through USM_SHARED_FIXTURES or the team's usual location.
-    candidates = [os.environ.get("USM_SHARED_FIXTURES"), PROJECT.parent / "shared" / "fixtures",
-                  "/work/shared/fixtures"]
+    candidates = [
+        os.environ.get("USM_SHARED_FIXTURES"),
+        PROJECT.parent / "shared" / "fixtures",
+        "/work/shared/fixtures",
+    ]
     for candidate in candidates:
         if candidate and Path(candidate).is_dir():
             return Path(candidate)

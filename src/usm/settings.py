@@ -41,7 +41,9 @@ DATA_DIR = _data_dir()
 BASE_DIR = Path(__file__).resolve().parent
 SECRET_KEY = _secret_key(DATA_DIR)
 DEBUG = os.environ.get("USM_DEBUG", "") == "1"
-ALLOWED_HOSTS = os.environ.get("USM_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1],testserver").split(",")
+ALLOWED_HOSTS = os.environ.get("USM_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1],testserver").split(
+    ","
+)
 
 INSTALLED_APPS = [
     "django.contrib.admin",

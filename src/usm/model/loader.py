@@ -59,7 +59,9 @@ class _Entry:
             return enum(value)
         except ValueError:
             allowed = ", ".join(m.value for m in enum)
-            raise ModelError(f"{self.where}: '{key}' is '{value}', expected one of {allowed}") from None
+            raise ModelError(
+                f"{self.where}: '{key}' is '{value}', expected one of {allowed}"
+            ) from None
 
     def tables(self, key: str) -> list[Any]:
         value = self.table.get(key, [])

@@ -25,6 +25,9 @@ class ProcessModel:
     profiles: dict[str, Profile] = field(default_factory=dict)
     # Where the model was read from, for messages.
     source: str = "built-in"
+    # Defects found while reading that are design-criterion violations, not unreadable input:
+    # (criterion, where, message), e.g. a USM-WIF step in a process that does not exist.
+    reading_violations: list[tuple[int, str, str]] = field(default_factory=list)
 
     @property
     def steps(self) -> Iterator[Step]:
