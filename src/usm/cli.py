@@ -8,7 +8,9 @@ import sys
 
 import typer
 
+from usm.console import fail
 from usm.model.commands import model_app
+from usm.model.frameworks.commands import frameworks_app
 
 app = typer.Typer(
     name="usm",
@@ -18,6 +20,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(model_app, name="model")
+app.add_typer(frameworks_app, name="frameworks")
 
 
 def _django(*args: str) -> None:
@@ -37,9 +40,19 @@ def migrate() -> None:
 @app.command()
 def serve(
     address: str = typer.Option("127.0.0.1:8000", help="host:port to listen on"),
+    threads: int = typer.Option(8, help="worker threads"),
 ) -> None:
     """Serve the web application, the admin and the API."""
-    _django("runserver", address, "--noreload")
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit():
+        fail(f"address '{address}' must be host:port, e.g. 127.0.0.1:8000")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "usm.settings")
+    from waitress import serve as waitress_serve
+
+    from usm.wsgi import application
+
+    typer.echo(f"usm: serving on http://{address}/ (Ctrl+C to stop)")
+    waitress_serve(application, host=host.strip("[]"), port=int(port), threads=threads)
 
 
 @app.command(

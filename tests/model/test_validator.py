@@ -200,7 +200,7 @@ def test_two_accountables_break_criterion_10(tmp_path):
     model = model_from_wif([_wif(tmp_path, 5, add_procedure)])
     report = validate(model)
     assert messages(report, 10) == [
-        "OPS-3/OPS-3.1: has 2 Accountable profiles (desk, ops), needs exactly one"
+        "OPS-3 / 'Plan activities': has 2 Accountable profiles (desk, ops), needs exactly one"
     ]
     assert 10 not in {u.criterion for u in report.unchecked}
 
@@ -227,3 +227,25 @@ def test_profile_name_in_step_text_breaks_criterion_1(tmp_path):
 
     report = validate(model_from_wif([_wif(tmp_path, 5, name_the_profile)]))
     assert any("'Night shift'" in m for m in messages(report, 1))
+
+
+def test_shipped_framework_catalogues_are_all_realised():
+    from usm.model.frameworks import load_frameworks
+
+    report = validate(reference_model(), frameworks=load_frameworks())
+    assert report.clean
+    assert 8 not in {u.criterion for u in report.unchecked}
+
+
+def test_practice_mapped_to_a_missing_step_breaks_criterion_8(tmp_path):
+    from usm.model.frameworks import load_catalogue
+    from usm.model.frameworks.catalogue import DATA as CATALOGUES
+
+    text = (CATALOGUES / "fitsm.toml").read_text()
+    first = text.index("steps = [")
+    broken = text[:first] + 'steps = ["INC-3", "INC-99"]' + text[text.index("]", first) + 1 :]
+    (tmp_path / "fitsm.toml").write_text(broken)
+    fitsm = load_catalogue(tmp_path / "fitsm.toml")
+    report = validate(reference_model(), frameworks={"fitsm": fitsm})
+    assert criteria_of(report) == {8}
+    assert any("INC-99, which the model lacks" in m for m in messages(report, 8))

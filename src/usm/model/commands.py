@@ -10,6 +10,7 @@ import typer
 
 from usm.console import FAILURE, emit_json, fail
 from usm.model.errors import ModelError
+from usm.model.frameworks import load_frameworks
 from usm.model.io.plain import model_as_json, workflow_as_json
 from usm.model.loader import reference_model
 from usm.model.sources import model_from_paths
@@ -77,7 +78,7 @@ def _numbers(model) -> str:
 def validate_command(files: list[Path] = FILES, as_json: bool = JSON) -> None:
     """Check a model against USM's ten design criteria (exit 1 on violations)."""
     model = _load(files)
-    report = validate(model)
+    report = validate(model, frameworks=load_frameworks())
     if as_json:
         emit_json(report.as_json())
     else:
@@ -128,6 +129,7 @@ def export(
 
 
 def _writers():
+    from usm.model.io.bpmn import model_to_bpmn_files
     from usm.model.io.wif import write_wif_files
 
-    return {Format.wif: write_wif_files}
+    return {Format.wif: write_wif_files, Format.bpmn: model_to_bpmn_files}

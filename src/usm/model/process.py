@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -55,11 +56,22 @@ class Step:
     activities: tuple[Activity, ...] = ()
 
     @property
+    def where(self) -> str:
+        """How messages point at this step: our own ids are short and known; ids made up by other
+        tools (UUIDs) mean nothing to a reader, so the process and name stand in for them."""
+        if re.fullmatch(r"[A-Z]{2,5}-\d+", self.id):
+            return self.id
+        return f"{self.process} '{self.name}'"
+
+    def activity_where(self, activity: Activity) -> str:
+        return f"{self.where} / '{activity.name or activity.id}'"
+
+    @property
     def texts(self) -> list[tuple[str, str]]:
         """Every (where, text) pair of this step that a reader sees."""
-        found = [(self.id, self.name), (self.id, self.description)]
+        found = [(self.where, self.name), (self.where, self.description)]
         for activity in self.activities:
-            where = f"{self.id}/{activity.id}"
+            where = self.activity_where(activity)
             found += [(where, activity.name), (where, activity.description)]
         return [(where, text) for where, text in found if text]
 

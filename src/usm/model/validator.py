@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 
+from usm.model.frameworks.analysis import unrealised
+from usm.model.frameworks.catalogue import Framework
 from usm.model.loader import criteria
 from usm.model.process import Responsibility, Step, StepKind
 from usm.model.process_model import ProcessModel
@@ -66,7 +68,10 @@ class _Validation:
         self.wording = Wording(allowed_terms=terms, names=set(names) | profile_names)
 
     def violation(self, criterion: int, where: str, message: str) -> None:
-        self.report.violations.append(Violation(criterion, where, message))
+        found = Violation(criterion, where, message)
+        # A step's name and description may say the same wrong thing; report it once.
+        if found not in self.report.violations:
+            self.report.violations.append(found)
 
     def unchecked(self, criterion: int, reason: str) -> None:
         self.report.unchecked.append(Unchecked(criterion, reason))
@@ -268,8 +273,15 @@ class _Validation:
                 "service-management activities to compare the model with",
             )
             return
-        from usm.model.frameworks.analysis import unrealised
-
+        mapped = {step for f in self.frameworks.values() for p in f.practices for step in p.steps}
+        if not mapped & {step.id for step in self.model.steps}:
+            # Files from another tool carry their own step ids; the catalogues map onto USM's.
+            self.unchecked(
+                8,
+                "the model's steps carry none of the step ids the framework catalogues map to, "
+                "so practices cannot be traced to its steps",
+            )
+            return
         for where, message in unrealised(self.model, self.frameworks):
             self.violation(8, where, message)
 
@@ -288,9 +300,11 @@ class _Validation:
                 for activity in step.activities:
                     owners[activity.id].append(step.process)
                     if activity.description:
-                        texts[normal_text(activity.description)].append(f"{step.id}/{activity.id}")
+                        texts[normal_text(activity.description)].append(
+                            step.activity_where(activity)
+                        )
             elif step.description:
-                texts[normal_text(step.description)].append(step.id)
+                texts[normal_text(step.description)].append(step.where)
         for identifier, processes in owners.items():
             if len(processes) > 1:
                 self.violation(
@@ -312,7 +326,7 @@ class _Validation:
 
     # -- criterion 10 -------------------------------------------------------------------------------
     def activities_are_steered(self) -> None:
-        activities = [(f"{s.id}/{a.id}", a) for s in self.model.steps for a in s.activities]
+        activities = [(s.activity_where(a), a) for s in self.model.steps for a in s.activities]
         if not self.model.profiles and not any(a.responsibilities for _, a in activities):
             self.unchecked(
                 10,
@@ -322,7 +336,7 @@ class _Validation:
             return
         steps_without = [s for s in self.model.steps if not s.activities]
         for step in steps_without:
-            self.violation(10, step.id, "has no activity carrying responsibilities")
+            self.violation(10, step.where, "has no activity carrying responsibilities")
         letters = {r.value for r in Responsibility}
         for where, activity in activities:
             accountable = [p for p, rs in activity.responsibilities.items() if "A" in rs]
@@ -345,7 +359,12 @@ class _Validation:
                     )
 
 
-def validate(model: ProcessModel, frameworks=None, names: Iterable[str] = ()) -> Report:
+def validate(
+    model: ProcessModel,
+    frameworks: Mapping[str, Framework] | None = None,
+    names: Iterable[str] = (),
+) -> Report:
     """Check `model` against the design criteria. `frameworks` are practice catalogues for
-    criterion 8; `names` are an organisation's profile, team and tool names for criterion 1."""
+    criterion 8 (`load_frameworks()` gives the shipped ones); `names` are an organisation's profile,
+    team and tool names for criterion 1."""
     return _Validation(model, frameworks, names).run()
