@@ -281,7 +281,7 @@ def model_from_wif(paths: list[Path], base: ProcessModel | None = None) -> Proce
                 problems.append(
                     (
                         9,
-                        f"{code}/{known.id}",
+                        known.where,
                         f"'{known.name}' is written differently in {label}; "
                         "an integrated model holds one definition of each step",
                     )
