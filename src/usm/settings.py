@@ -52,6 +52,10 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "usm.organisation",
+    "usm.agreements",
+    "usm.mir",
+    "usm.api",
     "usm.web",
 ]
 
@@ -121,6 +125,7 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)
 # Static files are served from the app directories by WhiteNoise, so a fresh install needs no
 # collectstatic step; a packaged deployment may still collect them into STATIC_ROOT.
 WHITENOISE_USE_FINDERS = True

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class MirConfig(AppConfig):
+    name = "usm.mir"
+    label = "mir"
+    verbose_name = "Managed infrastructure register"

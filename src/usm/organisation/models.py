@@ -1,0 +1,243 @@
+"""The WHO of service management: the provider, its customers and their requesters, units, teams,
+people, profiles, and the procedures that give each step of a workflow its RACI.
+
+Every row belongs to one provider (the tenant); the scoping rule reads and lists by it.
+"""
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+
+from usm.organisation.choices import CustomerKind, Responsibility, TeamKind
+
+
+class Provider(models.Model):
+    """The service organisation running this installation (the tenant)."""
+
+    name = models.CharField(max_length=200, unique=True)
+    slug = models.SlugField(max_length=60, unique=True)
+    # Tracking numbers are per provider (INC-000123); the prefix keeps them apart across tenants.
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class TenantModel(models.Model):
+    provider = models.ForeignKey(Provider, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        abstract = True
+
+
+class OrganisationUnit(TenantModel):
+    name = models.CharField(max_length=200)
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "name"], name="unit_name_unique")
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class Customer(TenantModel):
+    code = models.SlugField(max_length=40)
+    name = models.CharField(max_length=200)
+    kind = models.CharField(
+        max_length=10, choices=CustomerKind.choices, default=CustomerKind.EXTERNAL
+    )
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "code"], name="customer_code_unique")
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class Person(TenantModel):
+    """Anyone the provider deals with: its own staff and the customers' users. A person may log in
+    through the linked user account."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="person",
+    )
+    name = models.CharField(max_length=200)
+    email = models.EmailField(blank=True)
+    phone = models.CharField(max_length=40, blank=True)
+    unit = models.ForeignKey(
+        OrganisationUnit, null=True, blank=True, on_delete=models.SET_NULL, related_name="people"
+    )
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "people"
+
+    def __str__(self):
+        return self.name
+
+
+class Requester(TenantModel):
+    """A person a customer authorises to submit calls, for the services listed."""
+
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="authorisations")
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="requesters")
+    services = models.ManyToManyField("agreements.Service", blank=True, related_name="requesters")
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["customer__name", "person__name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["person", "customer"], name="requester_once_per_customer"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.person} for {self.customer}"
+
+
+class Team(TenantModel):
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=10, choices=TeamKind.choices, default=TeamKind.INTERNAL)
+    unit = models.ForeignKey(
+        OrganisationUnit, null=True, blank=True, on_delete=models.SET_NULL, related_name="teams"
+    )
+    email = models.EmailField(blank=True)
+    members = models.ManyToManyField(Person, blank=True, related_name="teams")
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "name"], name="team_name_unique")
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class Profile(TenantModel):
+    """A role or position (USM's word), tied to a unit and held by people. Reorganising means
+    changing who holds which profile; procedures name profiles, never people."""
+
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    unit = models.ForeignKey(
+        OrganisationUnit, null=True, blank=True, on_delete=models.SET_NULL, related_name="profiles"
+    )
+    team = models.ForeignKey(
+        Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="profiles"
+    )
+    holders = models.ManyToManyField(Person, blank=True, related_name="profiles")
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "name"], name="profile_name_unique")
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class Procedure(TenantModel):
+    """The WHO for one workflow template: per step, which profiles are Responsible, Accountable,
+    Consulted or Informed."""
+
+    workflow = models.PositiveSmallIntegerField(help_text="Workflow template number (1-8)")
+    name = models.CharField(max_length=200)
+    version = models.PositiveIntegerField(default=1)
+    active = models.BooleanField(default=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["workflow", "name"]
+        constraints = [
+            # One procedure in force per workflow; older versions stay for the record.
+            models.UniqueConstraint(
+                fields=["provider", "workflow"],
+                condition=Q(active=True),
+                name="one_active_procedure_per_workflow",
+            ),
+        ]
+
+    def __str__(self):
+        return f"WF{self.workflow} {self.name} v{self.version}"
+
+
+class StepResponsibility(models.Model):
+    provider_path = "procedure__provider"
+
+    procedure = models.ForeignKey(
+        Procedure, on_delete=models.CASCADE, related_name="responsibilities"
+    )
+    step = models.CharField(max_length=20, help_text="Step id of the model, e.g. CHM-3")
+    profile = models.ForeignKey(Profile, on_delete=models.PROTECT, related_name="responsibilities")
+    role = models.CharField(max_length=1, choices=Responsibility.choices)
+
+    class Meta:
+        ordering = ["procedure", "step", "role"]
+        verbose_name_plural = "step responsibilities"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["procedure", "step", "profile", "role"], name="responsibility_once"
+            ),
+            # The database keeps a second Accountable out even if a caller skips the service.
+            models.UniqueConstraint(
+                fields=["procedure", "step"], condition=Q(role="A"), name="one_accountable_per_step"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.step} {self.role} {self.profile}"
+
+    def clean(self):
+        if (
+            self.profile_id
+            and self.procedure_id
+            and (self.profile.provider_id != self.procedure.provider_id)
+        ):
+            raise ValidationError({"profile": "belongs to another provider"})
+
+
+class WorkInstruction(TenantModel):
+    """The HOW of one step for one service: text and links for whoever does the work."""
+
+    service = models.ForeignKey(
+        "agreements.Service", on_delete=models.CASCADE, related_name="work_instructions"
+    )
+    step = models.CharField(max_length=20, help_text="Step id of the model, e.g. OPS-4")
+    title = models.CharField(max_length=200)
+    text = models.TextField(blank=True)
+    links = models.JSONField(default=list, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["service", "step"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["service", "step"], name="one_instruction_per_service_step"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.service} {self.step}: {self.title}"
