@@ -26,3 +26,39 @@ def shared_fixtures() -> Path:
     if found is None:
         pytest.skip("the team's shared fixtures (../shared/fixtures) are not on this machine")
     return found
+
+
+# -- shared fixtures for database tests -------------------------------------------------------------
+@pytest.fixture
+def provider(db):
+    from usm.organisation.models import Provider
+
+    return Provider.objects.create(name="Acme Services", slug="acme")
+
+
+@pytest.fixture
+def other_provider(db):
+    from usm.organisation.models import Provider
+
+    return Provider.objects.create(name="Other Provider", slug="other")
+
+
+@pytest.fixture
+def staff(provider, django_user_model):
+    """A person of the provider who can log in."""
+    from usm.organisation.models import Person
+
+    user = django_user_model.objects.create_user("desk", password="correct horse battery 7")
+    Person.objects.create(provider=provider, user=user, name="Dana Desk", email="dana@acme.test")
+    return user
+
+
+@pytest.fixture
+def api_client(staff):
+    """Django's test client sending a real bearer token of `staff` on every request."""
+    from django.test import Client
+
+    from usm.api.tokens import issue_token
+
+    _, plain = issue_token(staff, "tests")
+    return Client(headers={"Authorization": f"Bearer {plain}"})
