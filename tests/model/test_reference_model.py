@@ -90,3 +90,11 @@ def test_templates_reference_steps_not_copies():
     for workflow in model.workflows:
         for path_step in model.path(workflow):
             assert path_step.step is model.processes[path_step.step.process].step(path_step.step.id)
+
+
+def test_outcomes_route_no_deal_to_evaluation_and_mark_known_errors():
+    model = reference_model()
+    no_deal = model.processes["CTM"].step("CTM-5").outcome("no_deal")
+    assert no_deal.next == "CTM-8"
+    assert model.processes["IMP"].step("IMP-3").outcome("cause_known").marks == "known_error"
+    assert model.processes["INC"].step("INC-3").outcome("cause_known") is None

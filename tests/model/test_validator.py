@@ -249,3 +249,10 @@ def test_practice_mapped_to_a_missing_step_breaks_criterion_8(tmp_path):
     report = validate(reference_model(), frameworks={"fitsm": fitsm})
     assert criteria_of(report) == {8}
     assert any("INC-99, which the model lacks" in m for m in messages(report, 8))
+
+
+def test_outcome_continuing_backwards_breaks_criterion_7(tmp_path):
+    model = broken_model(tmp_path, processes=[('next = "CTM-8"', 'next = "CTM-2"')])
+    assert messages(validate(model), 7) == [
+        "CTM-5: outcome 'no_deal' continues at CTM-2, which is not a later step of CTM"
+    ]

@@ -6,7 +6,15 @@
 
 from usm.model.errors import ModelError
 from usm.model.loader import load_model, reference_model
-from usm.model.process import Activity, CallType, Process, Responsibility, Step, StepKind
+from usm.model.process import (
+    Activity,
+    CallType,
+    Outcome,
+    Process,
+    Responsibility,
+    Step,
+    StepKind,
+)
 from usm.model.process_model import ProcessModel, Profile
 from usm.model.workflow import Dynamicity, PathStep, Workflow, WorkflowKind
 
@@ -15,6 +23,7 @@ __all__ = [
     "CallType",
     "Dynamicity",
     "ModelError",
+    "Outcome",
     "PathStep",
     "Process",
     "ProcessModel",

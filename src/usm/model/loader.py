@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from usm.model.errors import ModelError
-from usm.model.process import CallType, Process, Step, StepKind
+from usm.model.process import CallType, Outcome, Process, Step, StepKind
 from usm.model.process_model import ProcessModel
 from usm.model.workflow import Dynamicity, Workflow, WorkflowKind
 
@@ -87,6 +87,10 @@ def _process(table: Any, where: str) -> Process:
                 fork_to=step.texts("fork_to"),
                 updates_mir=bool(raw.get("updates_mir", False)),
                 raises=step.texts("raises"),
+                outcomes=tuple(
+                    _outcome(o, f"{where} ({code}) step {position} outcome {n}")
+                    for n, o in enumerate(step.tables("outcome"), start=1)
+                ),
             )
         )
     return Process(
@@ -97,6 +101,16 @@ def _process(table: Any, where: str) -> Process:
         purpose=entry.text("purpose", ""),
         output=entry.text("output", ""),
         steps=tuple(steps),
+    )
+
+
+def _outcome(table: Any, where: str) -> Outcome:
+    entry = _Entry(table, where)
+    return Outcome(
+        code=entry.text("code"),
+        name=entry.text("name"),
+        next=entry.text("next", "") or None,
+        marks=entry.text("marks", "") or None,
     )
 
 

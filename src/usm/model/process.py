@@ -43,6 +43,16 @@ class Activity:
 
 
 @dataclass(frozen=True)
+class Outcome:
+    """A named way of completing a step besides plain completion."""
+
+    code: str
+    name: str
+    next: str | None = None  # a later step of the same process to continue at
+    marks: str | None = None  # a status the call carries from then on, e.g. known_error
+
+
+@dataclass(frozen=True)
 class Step:
     id: str
     process: str
@@ -54,6 +64,10 @@ class Step:
     updates_mir: bool = False
     raises: tuple[str, ...] = ()
     activities: tuple[Activity, ...] = ()
+    outcomes: tuple[Outcome, ...] = ()
+
+    def outcome(self, code: str) -> Outcome | None:
+        return next((o for o in self.outcomes if o.code == code), None)
 
     @property
     def where(self) -> str:

@@ -154,9 +154,19 @@ class _Validation:
             by_trigger[workflow.trigger].append(workflow)
             entered.update(workflow.processes)
             self.check_workflow(workflow)
-        for code in self.model.processes:
+        for code, process in self.model.processes.items():
             if code not in entered:
                 self.violation(7, code, "is entered by no workflow")
+            for step in process.steps:
+                for outcome in step.outcomes:
+                    target = next((s for s in process.steps if s.id == outcome.next), None)
+                    if outcome.next and (target is None or target.position <= step.position):
+                        self.violation(
+                            7,
+                            step.where,
+                            f"outcome '{outcome.code}' continues at {outcome.next}, which is not "
+                            f"a later step of {code}",
+                        )
         for trigger, flows in by_trigger.items():
             if len(flows) > 1:
                 for workflow in flows:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -18,7 +18,7 @@ from typing import Any
 from usm import __version__
 from usm.model.errors import ModelError
 from usm.model.loader import reference_model
-from usm.model.process import Activity, Process, Step, StepKind
+from usm.model.process import Activity, Outcome, Process, Step, StepKind
 from usm.model.process_model import ProcessModel, Profile
 from usm.model.wording import normal_text
 from usm.model.workflow import Dynamicity, Workflow, WorkflowKind
@@ -67,6 +67,10 @@ def workflow_to_wif(
             entry["x-usm-updates-mir"] = True
         if step.raises:
             entry["x-usm-raises"] = list(step.raises)
+        if step.outcomes:
+            entry["x-usm-outcomes"] = [
+                {k: v for k, v in asdict(o).items() if v is not None} for o in step.outcomes
+            ]
         steps.append(entry)
     return {
         "usm-wif-version": WIF_VERSION,
@@ -206,6 +210,27 @@ def _activities(raw: dict, where: str) -> tuple[Activity, ...]:
     return tuple(sorted(activities, key=lambda a: a.position))
 
 
+def _outcomes(listed: Any, where: str) -> tuple[Outcome, ...]:
+    if listed is None:
+        return ()
+    if not isinstance(listed, list):
+        raise ModelError(f"{where}: 'x-usm-outcomes' must be an array")
+    outcomes = []
+    for item in listed:
+        item = _object(item, f"{where} outcome")
+        if not _text(item, "code"):
+            raise ModelError(f"{where}: an outcome needs a 'code'")
+        outcomes.append(
+            Outcome(
+                code=_text(item, "code"),
+                name=_text(item, "name") or _text(item, "code"),
+                next=_text(item, "next") or None,
+                marks=_text(item, "marks") or None,
+            )
+        )
+    return tuple(outcomes)
+
+
 def _folds_into_step(step_name: str, description: str, activities: tuple[Activity, ...]) -> bool:
     # Our template export writes a step as one activity with the step's own texts; reading it back
     # gives the step alone, as the built-in model has it.
@@ -269,6 +294,7 @@ def model_from_wif(paths: list[Path], base: ProcessModel | None = None) -> Proce
                 updates_mir=raw.get("x-usm-updates-mir") is True,
                 raises=tuple(raw.get("x-usm-raises") or ()),
                 activities=activities,
+                outcomes=_outcomes(raw.get("x-usm-outcomes"), where),
             )
             known = _same_step(drafts[code], step, by_name)
             if known is None:
