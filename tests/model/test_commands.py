@@ -79,3 +79,17 @@ def test_export_one_workflow(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == [
         "2-changes-to-managed-resources.workflow-template.json"
     ]
+
+
+def test_export_diagrams_and_bpmn(tmp_path):
+    for fmt, suffix in (("svg", ".svg"), ("mermaid", ".mmd"), ("bpmn", ".bpmn")):
+        result = usm("model", "export", "--format", fmt, "--out", str(tmp_path / fmt))
+        assert result.returncode == 0, result.stderr
+        written = sorted(p.name for p in (tmp_path / fmt).iterdir())
+        assert all(name.endswith(suffix) for name in written)
+        assert len(written) == (8 if fmt == "bpmn" else 9)  # diagrams add the whole model
+
+
+def test_export_refuses_an_unknown_format(tmp_path):
+    result = usm("model", "export", "--format", "pdf", "--out", str(tmp_path))
+    assert result.returncode == 2 and "pdf" in result.stderr

@@ -130,6 +130,12 @@ def export(
 
 def _writers():
     from usm.model.io.bpmn import model_to_bpmn_files
+    from usm.model.io.diagrams import write_diagrams
     from usm.model.io.wif import write_wif_files
 
-    return {Format.wif: write_wif_files, Format.bpmn: model_to_bpmn_files}
+    return {
+        Format.wif: write_wif_files,
+        Format.bpmn: model_to_bpmn_files,
+        Format.mermaid: lambda model, out, numbers: write_diagrams(model, out, "mmd", numbers),
+        Format.svg: lambda model, out, numbers: write_diagrams(model, out, "svg", numbers),
+    }
