@@ -71,3 +71,9 @@ def test_model_over_the_api(api_client):
         api_client.get("/api/v1/model/frameworks/overlap?frameworks=itil4,fitsm").status_code == 200
     )
     assert api_client.get("/api/v1/model/frameworks/overlap?frameworks=nope").status_code == 404
+    fitsm = api_client.get("/api/v1/model/frameworks?framework_id=fitsm").json()
+    assert len(fitsm) == 1 and len(fitsm[0]["practices"]) == 14
+    incident = next(p for p in fitsm[0]["practices"] if "incident" in p["name"].lower())
+    # FitSM's PR9 covers incidents and service requests alike: Recover and Operate.
+    assert incident["processes"] == ["INC", "OPS"]
+    assert {3, 4, 5} <= set(incident["workflows"])

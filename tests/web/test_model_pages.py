@@ -102,3 +102,20 @@ def test_schema_is_migrated_and_passwords_use_argon2():
     call_command("makemigrations", "--check", "--dry-run", verbosity=0)
     user = get_user_model().objects.create_user("desk", password="a long passphrase 42")
     assert user.password.startswith("argon2")
+
+
+def test_framework_matrix_highlights_steps_claimed_by_several_frameworks(client):
+    from usm.model.frameworks import load_frameworks
+
+    page = client.get("/model/frameworks/?framework=itil4&framework=cobit").content.decode()
+    frameworks = load_frameworks()
+    rows = len(frameworks["itil4"].practices) + len(frameworks["cobit"].practices)
+    assert page.count('<th class="practice"') == rows == 34 + 29
+    claimed = {
+        name: {s for p in frameworks[name].practices for s in p.steps} for name in ("itil4", "cobit")
+    }
+    both = claimed["itil4"] & claimed["cobit"]
+    assert page.count('class="step shared"') == len(both)
+    assert f"{len(both)} of 37 steps are claimed" in page
+    default = client.get("/model/frameworks/").content.decode()
+    assert default.count('<th class="practice"') == 34 + 14

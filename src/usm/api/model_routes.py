@@ -5,6 +5,7 @@ from ninja import Router
 
 from usm.model import reference_model
 from usm.model.frameworks import coverage, framework, load_frameworks, overlap
+from usm.model.frameworks.analysis import practice_processes, practice_workflows
 from usm.model.frameworks.catalogue import CatalogueError
 from usm.model.io.plain import model_as_json, process_as_json, workflow_as_json
 from usm.model.validator import validate
@@ -37,6 +38,39 @@ def one_workflow(request, number: int):
 @router.get("/validation", summary="The model checked against the ten design criteria")
 def validation(request):
     return validate(reference_model(), frameworks=load_frameworks()).as_json()
+
+
+@router.get("/frameworks", summary="Framework catalogues and how each practice is realised")
+def framework_list(request, framework_id: str | None = None):
+    model = reference_model()
+    chosen = load_frameworks().values()
+    if framework_id:
+        try:
+            chosen = [framework(framework_id)]
+        except (CatalogueError, KeyError) as exc:
+            raise Http404(str(exc)) from None
+    return [
+        {
+            "id": f.id,
+            "name": f.name,
+            "edition": f.edition,
+            "practices": [
+                {
+                    "id": p.id,
+                    "name": p.name,
+                    "group": p.group,
+                    "description": p.description,
+                    "steps": list(p.steps),
+                    "processes": list(practice_processes(model, p)),
+                    "workflows": [w.number for w in practice_workflows(model, p)],
+                    "who_how": p.who_how,
+                    "rationale": p.rationale,
+                }
+                for p in f.practices
+            ],
+        }
+        for f in chosen
+    ]
 
 
 @router.get("/frameworks/coverage", summary="Practices realised per framework")
