@@ -143,3 +143,12 @@ class TestUsmtoolsTemplates:
         assert drift and all("written differently" in v.message for v in drift)
         partial = [u.reason for u in report.unchecked if u.criterion == 7]
         assert len(partial) == 7  # every template but Operate forks into processes not in its file
+
+
+def test_one_workflow_validates_without_judging_the_whole_model(tmp_path):
+    written = write_wif_files(reference_model(), tmp_path, numbers=[5])
+    model = model_from_wif(written)
+    assert model.partial
+    report = validate(model)
+    assert report.clean
+    assert any("only part of a model (OPS)" in u.reason for u in report.unchecked)

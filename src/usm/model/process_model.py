@@ -28,6 +28,9 @@ class ProcessModel:
     # Defects found while reading that are design-criterion violations, not unreadable input:
     # (criterion, where, message), e.g. a USM-WIF step in a process that does not exist.
     reading_violations: list[tuple[int, str, str]] = field(default_factory=list)
+    # True when the model was read from files that hold only some of its processes (a few USM-WIF
+    # workflows): what is missing was not given, so it is not judged missing.
+    partial: bool = False
 
     @property
     def steps(self) -> Iterator[Step]:

@@ -273,6 +273,14 @@ class _Validation:
 
     # -- criterion 8 --------------------------------------------------------------------------------
     def model_is_integral(self) -> None:
+        if self.model.partial:
+            present = ", ".join(self.model.processes) or "no process"
+            self.unchecked(
+                8,
+                f"the files hold only part of a model ({present}); whether a model is integral "
+                "is judged on the whole of it",
+            )
+            return
         for code, call_type in self.model.call_types.items():
             if self.model.process_for(code) is None:
                 self.violation(8, code, f"no process handles the call type '{call_type.name}'")

@@ -333,6 +333,7 @@ def model_from_wif(paths: list[Path], base: ProcessModel | None = None) -> Proce
         profiles=profiles,
         source=", ".join(str(p) for p in paths),
         reading_violations=problems,
+        partial=len(processes) < len(base.processes),
     )
 
 
