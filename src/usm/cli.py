@@ -8,9 +8,13 @@ import sys
 
 import typer
 
+from usm.api.commands import token_app
+from usm.calls.commands import call_app
 from usm.console import fail
+from usm.mir.commands import mir_app
 from usm.model.commands import model_app
 from usm.model.frameworks.commands import frameworks_app
+from usm.organisation.commands import organisation_app
 
 app = typer.Typer(
     name="usm",
@@ -21,6 +25,11 @@ app = typer.Typer(
 )
 app.add_typer(model_app, name="model")
 app.add_typer(frameworks_app, name="frameworks")
+app.add_typer(call_app, name="call")
+app.add_typer(mir_app, name="mir")
+app.add_typer(token_app, name="token")
+# Contributes the `provider` and `procedure` groups at the top level.
+app.add_typer(organisation_app)
 
 
 def _django(*args: str) -> None:

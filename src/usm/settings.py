@@ -52,9 +52,12 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django_tasks",
+    "django_tasks_db",
     "usm.organisation",
     "usm.agreements",
     "usm.mir",
+    "usm.calls",
     "usm.api",
     "usm.web",
 ]
@@ -103,11 +106,17 @@ def _database() -> dict:
             "timeout": 20,
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         },
+        # Tests run on a real file too, so that concurrent connections behave as in production.
+        "TEST": {"NAME": str(DATA_DIR / "test-usm.sqlite3")},
     }
 
 
 DATABASES = {"default": _database()}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Background work is stored in the database and claimed by `usm worker` processes, on SQLite and
+# PostgreSQL alike; no broker to run.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
 
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
@@ -122,6 +131,12 @@ LANGUAGE_CODE = "en"
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
+
+MEDIA_ROOT = DATA_DIR / "media"
+# Attachments are served through the application (never straight from MEDIA_ROOT), so that the
+# scoping rule decides who may read them.
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"

@@ -112,7 +112,8 @@ def test_framework_matrix_highlights_steps_claimed_by_several_frameworks(client)
     rows = len(frameworks["itil4"].practices) + len(frameworks["cobit"].practices)
     assert page.count('<th class="practice"') == rows == 34 + 29
     claimed = {
-        name: {s for p in frameworks[name].practices for s in p.steps} for name in ("itil4", "cobit")
+        name: {s for p in frameworks[name].practices for s in p.steps}
+        for name in ("itil4", "cobit")
     }
     both = claimed["itil4"] & claimed["cobit"]
     assert page.count('class="step shared"') == len(both)

@@ -139,6 +139,7 @@ class Agreement(TenantModel):
             models.CheckConstraint(
                 condition=Q(valid_until__isnull=True) | Q(valid_until__gte=models.F("valid_from")),
                 name="agreement_valid_period",
+                violation_error_message="The agreement ends before it starts.",
             ),
             # The other party decides the kind: a customer for an SA, a team for an OLA or UC.
             models.CheckConstraint(
@@ -147,6 +148,10 @@ class Agreement(TenantModel):
                     | Q(kind__in=["OLA", "UC"], customer__isnull=True, team__isnull=False)
                 ),
                 name="agreement_party_matches_kind",
+                violation_error_message=(
+                    "An SA is made with a customer (and no team), an OLA or UC with a team "
+                    "(and no customer)."
+                ),
             ),
         ]
 
@@ -192,6 +197,7 @@ class Norm(models.Model):
             models.CheckConstraint(
                 condition=Q(resolution__gte=models.F("response")),
                 name="norm_resolution_after_response",
+                violation_error_message="The resolution target cannot be shorter than the response target.",
             ),
         ]
 

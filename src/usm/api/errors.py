@@ -7,6 +7,24 @@ from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.db import IntegrityError
 
 from usm.conflicts import StaleUpdate
+from usm.engine.call_flow import FlowError
+
+# Refusals because the call has moved on (someone else was first, it waits, it ended): retrying
+# after reading the call again may succeed. Every other refusal is about the request itself.
+STATE_CONFLICTS = frozenset(
+    {
+        "not_current",
+        "waiting",
+        "ended",
+        "on_hold",
+        "not_waiting",
+        "not_on_hold",
+        "cannot_hold",
+        "cannot_repeat",
+        "delivered",
+        "too_late",
+    }
+)
 
 
 def _field_errors(error: ValidationError) -> list[dict]:
@@ -32,6 +50,13 @@ def install(api) -> None:
     def stale(request, exc):
         body = {"detail": str(exc), "current_version": exc.current_version, "current": exc.current}
         return api.create_response(request, body, status=409)
+
+    @api.exception_handler(FlowError)
+    def refused(request, exc):
+        if exc.code in STATE_CONFLICTS:
+            return api.create_response(request, {"detail": str(exc), "code": exc.code}, status=409)
+        body = {"detail": [{"loc": ["body"], "msg": str(exc), "type": exc.code}]}
+        return api.create_response(request, body, status=422)
 
     @api.exception_handler(IntegrityError)
     def conflict(request, exc):

@@ -15,14 +15,29 @@ def provider_id_of(user) -> int | None:
     return person.provider_id if person is not None and person.active else None
 
 
+def is_staff(user) -> bool:
+    """Provider staff hold a profile or sit in a team; everyone else is a customer's user."""
+    person = getattr(user, "person", None)
+    if person is None:
+        return False
+    return user.is_staff or person.profiles.exists() or person.teams.exists()
+
+
 def scoped(user, queryset: QuerySet) -> QuerySet:
     """`queryset` narrowed to what `user` may see. Models whose provider is reached through a
-    parent name the path in `provider_path` (e.g. a norm through its agreement)."""
+    parent name the path in `provider_path` (e.g. a norm through its agreement). Models that
+    belong to a customer name the path in `customer_path`: a customer's user (a requester, not
+    staff) sees only the rows of the customers that authorised them."""
     provider_id = provider_id_of(user)
     if provider_id is None:
         return queryset.none()
     path = getattr(queryset.model, "provider_path", "provider")
-    return queryset.filter(**{f"{path}_id": provider_id})
+    visible = queryset.filter(**{f"{path}_id": provider_id})
+    customer_path = getattr(queryset.model, "customer_path", None)
+    if customer_path and not is_staff(user):
+        customers = user.person.authorisations.filter(active=True).values("customer_id")
+        visible = visible.filter(**{f"{customer_path}_id__in": customers})
+    return visible
 
 
 def scoped_get(user, model_or_queryset: type[Model] | QuerySet, **lookup) -> Model:

@@ -1,5 +1,6 @@
 """The REST API, /api/v1. Each domain app contributes the `router` of its `api.py`, mounted
-under the app's label (e.g. /api/v1/agreements/...)."""
+under the app's label (e.g. /api/v1/agreements/...); an app with several routers lists them in
+`ROUTERS` by path."""
 
 from importlib import import_module
 from importlib.util import find_spec
@@ -24,4 +25,6 @@ api.add_router("/model/", model_router)
 
 for config in apps.get_app_configs():
     if config.name.startswith("usm.") and find_spec(f"{config.name}.api"):
-        api.add_router(f"/{config.label}/", import_module(f"{config.name}.api").router)
+        module = import_module(f"{config.name}.api")
+        for path, router in getattr(module, "ROUTERS", {config.label: module.router}).items():
+            api.add_router(f"/{path}/", router)

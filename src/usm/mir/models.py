@@ -6,6 +6,8 @@ refuse a save outside `usm.mir.services`, which opens the door for exactly those
 
 from django.conf import settings
 from django.db import models
+from django.db.models.signals import m2m_changed
+from django.dispatch import receiver
 
 from usm.mir.choices import ChangeRoute, ItemStatus, RelationKind
 from usm.mir.guard import ensure_writable
@@ -65,6 +67,8 @@ class MirItem(TenantModel, GuardedModel):
     class Meta:
         ordering = ["identifier"]
         verbose_name = "MIR item"
+        # Add, change and delete stay unused: the administrator's one door is the logged import.
+        permissions = [("import_miritems", "Can import MIR items from a file (logged)")]
         constraints = [
             models.UniqueConstraint(fields=["provider", "identifier"], name="mir_identifier_unique")
         ]
@@ -72,6 +76,14 @@ class MirItem(TenantModel, GuardedModel):
 
     def __str__(self):
         return self.identifier
+
+
+@receiver(m2m_changed, sender=MirItem.services.through)
+def _services_pass_the_door(sender, instance, action, **kwargs):
+    # The through table is Django's own model, so `item.services.add()` (or `service.mir_items`)
+    # would otherwise change what an item serves without Change or the import.
+    if action in ("pre_add", "pre_remove", "pre_clear"):
+        ensure_writable(instance)
 
 
 class MirRelation(GuardedModel):

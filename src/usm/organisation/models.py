@@ -9,7 +9,31 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
+from usm.model import reference_model
 from usm.organisation.choices import CustomerKind, Responsibility, TeamKind
+
+
+def _check_same_provider(instance, *fields: str) -> None:
+    """Every row points only at rows of its own provider: one tenant's procedure must never name
+    another tenant's profile, nor a requester another tenant's customer."""
+    provider_id = instance.provider_id
+    if provider_id is None:
+        return
+    errors = {}
+    for name in fields:
+        if getattr(instance, f"{name}_id") is None:
+            continue
+        if getattr(instance, name).provider_id != provider_id:
+            errors[name] = "belongs to another provider"
+    if errors:
+        raise ValidationError(errors)
+
+
+def _check_model_step(step_id: str) -> None:
+    try:
+        reference_model().step(step_id)
+    except KeyError:
+        raise ValidationError({"step": f"'{step_id}' is not a step of the process model"}) from None
 
 
 class Provider(models.Model):
@@ -48,6 +72,15 @@ class OrganisationUnit(TenantModel):
 
     def __str__(self):
         return self.name
+
+    def clean(self):
+        _check_same_provider(self, "parent")
+        ancestor, seen = self.parent, set()
+        while ancestor is not None and ancestor.pk not in seen:
+            if self.pk is not None and ancestor.pk == self.pk:
+                raise ValidationError({"parent": "would make the unit part of itself"})
+            seen.add(ancestor.pk)
+            ancestor = ancestor.parent
 
 
 class Customer(TenantModel):
@@ -94,6 +127,9 @@ class Person(TenantModel):
     def __str__(self):
         return self.name
 
+    def clean(self):
+        _check_same_provider(self, "unit")
+
 
 class Requester(TenantModel):
     """A person a customer authorises to submit calls, for the services listed."""
@@ -114,6 +150,9 @@ class Requester(TenantModel):
     def __str__(self):
         return f"{self.person} for {self.customer}"
 
+    def clean(self):
+        _check_same_provider(self, "person", "customer")
+
 
 class Team(TenantModel):
     name = models.CharField(max_length=200)
@@ -133,6 +172,9 @@ class Team(TenantModel):
 
     def __str__(self):
         return self.name
+
+    def clean(self):
+        _check_same_provider(self, "unit")
 
 
 class Profile(TenantModel):
@@ -158,6 +200,9 @@ class Profile(TenantModel):
     def __str__(self):
         return self.name
 
+    def clean(self):
+        _check_same_provider(self, "unit", "team")
+
 
 class Procedure(TenantModel):
     """The WHO for one workflow template: per step, which profiles are Responsible, Accountable,
@@ -178,10 +223,25 @@ class Procedure(TenantModel):
                 condition=Q(active=True),
                 name="one_active_procedure_per_workflow",
             ),
+            # History is read by version number; two rows with the same number would blur it.
+            models.UniqueConstraint(
+                fields=["provider", "workflow", "version"], name="procedure_version_once"
+            ),
         ]
 
     def __str__(self):
         return f"WF{self.workflow} {self.name} v{self.version}"
+
+    def clean(self):
+        if self.workflow is None:
+            return
+        try:
+            reference_model().workflow(self.workflow)
+        except KeyError:
+            numbers = ", ".join(str(w.number) for w in reference_model().workflows)
+            raise ValidationError(
+                {"workflow": f"there is no workflow {self.workflow}; the model has {numbers}"}
+            ) from None
 
 
 class StepResponsibility(models.Model):
@@ -217,6 +277,8 @@ class StepResponsibility(models.Model):
             and (self.profile.provider_id != self.procedure.provider_id)
         ):
             raise ValidationError({"profile": "belongs to another provider"})
+        if self.step:
+            _check_model_step(self.step)
 
 
 class WorkInstruction(TenantModel):
@@ -241,3 +303,8 @@ class WorkInstruction(TenantModel):
 
     def __str__(self):
         return f"{self.service} {self.step}: {self.title}"
+
+    def clean(self):
+        _check_same_provider(self, "service")
+        if self.step:
+            _check_model_step(self.step)

@@ -1,0 +1,27 @@
+"""Who works on a call's current step: the profile the procedure makes Responsible for that step
+of the workflow, its team, and the Accountable profile. Called by `services` after each move."""
+
+from __future__ import annotations
+
+from usm.calls.models import Call
+from usm.engine.call_flow import workflows_for
+from usm.model import reference_model
+from usm.organisation import queries
+
+
+def apply(call: Call) -> None:
+    if not call.step:
+        return
+    numbers = (
+        [call.workflow] if call.workflow else workflows_for(reference_model(), call.process_chain())
+    )
+    # Before a dynamic workflow's fork its number is open; the steps up to the fork are the same in
+    # every candidate, so the first candidate's procedure speaks for them.
+    for number in numbers:
+        responsible = queries.responsible_profiles(call.provider, number, call.step)
+        if responsible:
+            call.responsible_profile = responsible[0]
+            call.accountable_profile = queries.accountable_profile(call.provider, number, call.step)
+            if responsible[0].team_id:
+                call.assignee_team_id = responsible[0].team_id
+            return

@@ -1,0 +1,149 @@
+"""What the calls API reads and writes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from ninja import Field, Schema
+
+
+class CallIn(Schema):
+    call_type: str = Field(description="wish, rfc, incident, service_request or risk")
+    summary: str = Field(min_length=1, max_length=300)
+    description: str = ""
+    channel: str = "api"
+    requester_id: int | None = None
+    customer_id: int | None = None
+    service_id: int | None = None
+    mir_item_ids: list[int] = []
+    category: str = ""
+    impact: int | None = Field(None, ge=1, le=9)
+    urgency: int | None = Field(None, ge=1, le=9)
+    effect: int | None = Field(None, ge=1, le=9)
+    likelihood: int | None = Field(None, ge=1, le=9)
+
+
+class CallOut(Schema):
+    id: int
+    number: str
+    call_type: str
+    process: str
+    channel: str
+    summary: str
+    description: str
+    category: str
+    status: str
+    step: str | None
+    waiting_for: str
+    marks: list[str]
+    workflow: int | None
+    priority: int | None
+    impact: int | None
+    urgency: int | None
+    risk_level: int | None
+    requester_id: int | None
+    customer_id: int | None
+    service_id: int | None
+    agreement_id: int | None
+    parent_id: int | None
+    root_id: int | None
+    assignee_team_id: int | None
+    assignee_id: int | None
+    responsible_profile_id: int | None
+    accountable_profile_id: int | None
+    response_due: datetime | None
+    resolution_due: datetime | None
+    responded_at: datetime | None
+    resolved_at: datetime | None
+    closed_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    version: int
+
+
+class StepIn(Schema):
+    outcome: str | None = None
+    notes: str = ""
+    version: int | None = Field(None, description="The version you read; a stale one gets 409")
+    raise_risks: list[str] = Field([], description="Risks to raise at evaluate & close")
+
+
+class ForkIn(Schema):
+    target: str = Field(description="Process to hand over to, e.g. CHM or OPS")
+    summary: str = ""
+    version: int | None = None
+
+
+class ReasonIn(Schema):
+    reason: str = Field(min_length=1)
+
+
+class RepeatIn(Schema):
+    step: str
+    reason: str = Field(min_length=1)
+
+
+class ReclassifyIn(Schema):
+    call_type: str
+    reason: str = Field(min_length=1)
+
+
+class PriorityIn(Schema):
+    impact: int = Field(ge=1, le=9)
+    urgency: int = Field(ge=1, le=9)
+    version: int | None = None
+
+
+class LinkIn(Schema):
+    target: str = Field(description="Tracking number of the other call")
+    kind: str = "related"
+
+
+class AssignIn(Schema):
+    person_id: int | None = Field(
+        description="The person to work on it; null hands it back to the team"
+    )
+
+
+class NoteIn(Schema):
+    text: str = Field(min_length=1)
+    internal: bool = False
+
+
+class MirChangesIn(Schema):
+    changes: list[dict]
+
+
+class EventOut(Schema):
+    id: int
+    call_id: int
+    process: str
+    step: str
+    attempt: int
+    workflow: int | None
+    kind: str
+    outcome: str
+    status: str
+    detail: str
+    actor_id: int | None
+    profile_id: int | None
+    team_id: int | None
+    at: datetime
+
+
+class MonitoringIn(Schema):
+    source: str = Field(min_length=1, max_length=80)
+    key: str = Field(min_length=1, max_length=110)
+    summary: str = Field(min_length=1, max_length=300)
+    description: str = ""
+    service_id: int | None = None
+    mir_item_id: int | None = None
+    impact: int | None = Field(None, ge=1, le=9)
+    urgency: int | None = Field(None, ge=1, le=9)
+
+
+class FactsIn(Schema):
+    failure: bool = False
+    within_agreement: bool = True
+    permanent_mir_effect: bool = False
+    provider_side: bool = False

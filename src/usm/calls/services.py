@@ -1,0 +1,651 @@
+"""The only code that changes calls. Each function is one transaction: it locks the calls it
+touches, lets the engine (`usm.engine.call_flow`) decide the transition, stores the new state and
+appends the events. A refused transition raises `FlowError` and writes nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
+from usm.calls import assignment, deadlines, event_log
+from usm.calls.models import PREFIX, Call, CallAttachment, CallLink, CallNote, CallPause
+from usm.conflicts import StaleUpdate
+from usm.engine import call_flow
+from usm.engine.call_flow import CallState, CallStatus, FlowError
+from usm.model import StepKind, reference_model
+
+ENDED = ("closed", "aborted")
+
+
+# -- the engine's state, stored flat on the row ---------------------------------------------------
+def state_of(call: Call) -> CallState:
+    return CallState(
+        process=call.process,
+        step=call.step,
+        status=CallStatus(call.status),
+        accepting=call.accepting,
+        waiting_for=call.waiting_for or None,
+        attempts=dict(call.attempts),
+        marks=frozenset(call.marks),
+        held_status=CallStatus(call.held_status) if call.held_status else None,
+    )
+
+
+def _store(call: Call, state: CallState, at: datetime) -> None:
+    call.step = state.step
+    call.status = state.status.value
+    call.waiting_for = state.waiting_for or ""
+    call.attempts = dict(state.attempts)
+    call.marks = sorted(state.marks)
+    call.held_status = state.held_status.value if state.held_status else ""
+    call.updated_at = at
+    call.version += 1
+
+
+def _locked(call: Call, version: int | None = None) -> Call:
+    """The call re-read under a row lock, so that two completions of one step queue up and the
+    second sees the first's result."""
+    fresh = Call.objects.select_for_update().get(pk=call.pk)
+    if version is not None and version != fresh.version:
+        raise StaleUpdate(
+            f"call {fresh.number}", fresh.version, {"status": fresh.status, "step": fresh.step}
+        )
+    return fresh
+
+
+def _fix_workflow(call: Call) -> None:
+    """Once the path leaves one template possible, every call of the workflow carries its number."""
+    candidates = call_flow.workflows_for(reference_model(), call.process_chain())
+    if len(candidates) == 1 and call.workflow != candidates[0]:
+        Call.objects.filter(pk=call.root_id or call.pk).update(workflow=candidates[0])
+        Call.objects.filter(root_id=call.root_id or call.pk).update(workflow=candidates[0])
+        call.workflow = candidates[0]
+
+
+def _same_provider(provider_id: int, **objects) -> None:
+    errors = {
+        field: "belongs to another provider"
+        for field, value in objects.items()
+        if value is not None and getattr(value, "provider_id", provider_id) != provider_id
+    }
+    if errors:
+        raise ValidationError(errors)
+
+
+def _check_requester(requester, customer, service) -> None:
+    if requester is None or customer is None:
+        return
+    from usm.organisation.models import Requester
+
+    authorisation = Requester.objects.filter(
+        person=requester, customer=customer, active=True
+    ).first()
+    if authorisation is None:
+        raise ValidationError({"requester": f"{requester} is not authorised by {customer}"})
+    allowed = set(authorisation.services.values_list("pk", flat=True))
+    if service is not None and allowed and service.pk not in allowed:
+        raise ValidationError({"service": f"{requester} may not submit calls for {service}"})
+
+
+# -- registering --------------------------------------------------------------------------------
+@transaction.atomic
+def register_call(
+    provider,
+    actor,
+    *,
+    call_type: str,
+    summary: str,
+    description: str = "",
+    channel: str = "portal",
+    requester=None,
+    customer=None,
+    service=None,
+    mir_items: Sequence = (),
+    category: str = "",
+    impact: int | None = None,
+    urgency: int | None = None,
+    effect: int | None = None,
+    likelihood: int | None = None,
+    idempotency_key: str | None = None,
+    external_ref: str | None = None,
+    parent: Call | None = None,
+    at: datetime | None = None,
+) -> Call:
+    """Put a call in the register, at its process's accept step. With an idempotency key, a retry
+    of the same request returns the call the first attempt made."""
+    at = at or timezone.now()
+    model = reference_model()
+    process = model.process_for(call_type)
+    if process is None:
+        raise ValidationError({"call_type": f"'{call_type}' is not a call type"})
+    if not summary.strip():
+        raise ValidationError({"summary": "say in a line what the call is about"})
+    if idempotency_key:
+        existing = Call.objects.filter(provider=provider, idempotency_key=idempotency_key).first()
+        if existing is not None:
+            return existing
+    _same_provider(provider.pk, requester=requester, customer=customer, service=service)
+    for item in mir_items:
+        _same_provider(provider.pk, mir_items=item)
+    if customer is None and requester is not None:
+        authorisations = list(requester.authorisations.filter(active=True)[:2])
+        if len(authorisations) == 1:
+            customer = authorisations[0].customer
+    _check_requester(requester, customer, service)
+    state = call_flow.start(model, process.code, accepting=parent is None)
+    call = Call(
+        provider=provider,
+        number=_number(provider.pk, call_type),
+        call_type=call_type,
+        process=process.code,
+        channel=channel,
+        requester=requester,
+        customer=customer,
+        service=service,
+        summary=summary.strip(),
+        description=description,
+        category=category,
+        idempotency_key=idempotency_key or None,
+        external_ref=external_ref,
+        parent=parent,
+        accepting=state.accepting,
+        root=parent.root if parent else None,
+        workflow=parent.workflow if parent else None,
+        created_by=actor if actor is not None and actor.is_authenticated else None,
+        created_at=at,
+        updated_at=at,
+    )
+    _classify_levels(call, impact=impact, urgency=urgency, effect=effect, likelihood=likelihood)
+    _store(call, state, at)
+    call.version = 1
+    try:
+        with transaction.atomic():
+            call.save()
+    except IntegrityError:
+        if idempotency_key:  # the same request, retried while the first was committing
+            return Call.objects.get(provider=provider, idempotency_key=idempotency_key)
+        raise
+    if call.root_id is None:
+        Call.objects.filter(pk=call.pk).update(root=call)
+        call.root_id = call.pk
+    if mir_items:
+        call.mir_items.set(mir_items)
+    _fix_workflow(call)
+    deadlines.apply(call)
+    assignment.apply(call)
+    call.save()
+    event_log.record(
+        call,
+        "registered",
+        at,
+        actor,
+        step=call.step,
+        status=call.status,
+        detail=f"{call.get_call_type_display()} via {call.get_channel_display()}",
+    )
+    return call
+
+
+def _number(provider_id: int, call_type: str) -> str:
+    from usm.calls.numbering import next_number
+
+    return next_number(provider_id, PREFIX[call_type])
+
+
+def _classify_levels(call: Call, **levels) -> None:
+    from usm.agreements import queries
+
+    for field, value in levels.items():
+        if value is not None and not 1 <= value <= 9:
+            raise ValidationError({field: "must be a level from 1 (highest) to 9"})
+        setattr(call, field, value)
+    if call.impact and call.urgency:
+        call.priority = queries.priority(call.provider, call.impact, call.urgency)
+    if call.effect and call.likelihood:
+        call.risk_level = queries.risk_level(call.provider, call.effect, call.likelihood)
+
+
+# -- walking the steps --------------------------------------------------------------------------
+@transaction.atomic
+def complete_step(
+    call: Call,
+    actor,
+    step: str,
+    *,
+    outcome: str | None = None,
+    notes: str = "",
+    version: int | None = None,
+    raise_risks: Iterable[str] = (),
+    raise_incidents: Iterable[str] = (),
+    at: datetime | None = None,
+) -> Call:
+    """Complete the call's current step. Change's Update MIR step applies the MIR changes recorded
+    on the call. New calls may be raised (one summary each): risks at evaluate & close, and
+    incidents or risks where the step says so (Operate's execution, from monitoring)."""
+    at = at or timezone.now()
+    call = _locked(call, version)
+    model = reference_model()
+    state, events = call_flow.complete(model, state_of(call), step, outcome)
+    done = model.step(step)
+    raisable = set(done.raises) | ({"risk"} if done.kind is StepKind.EVALUATE else set())
+    raised = [("risk", s) for s in raise_risks] + [("incident", s) for s in raise_incidents]
+    for call_type, _ in raised:
+        if call_type not in raisable:
+            raise ValidationError({f"raise_{call_type}s": f"{step} does not raise {call_type}s"})
+    if done.updates_mir:
+        _apply_mir_changes(call, actor, at)
+    _store(call, state, at)
+    if done.kind is StepKind.ACCEPT and call.responded_at is None:
+        call.responded_at = at
+    if state.status in (CallStatus.PROCESS_FULFILLED, CallStatus.WORKFLOW_FULFILLED):
+        call.resolved_at = call.resolved_at or at
+    if state.status is CallStatus.CLOSED:
+        call.closed_at = at
+    assignment.apply(call)
+    call.save()
+    event_log.record_flow(call, events, at, actor, notes)
+    record_breaches(call, at)
+    if state.status is CallStatus.PROCESS_FULFILLED and call.parent_id:
+        _resume(call.parent, actor, at)
+    for call_type, summary in raised:
+        _raise(call, actor, call_type, summary, at)
+    return call
+
+
+def record_breaches(call: Call, at: datetime) -> list[str]:
+    """Record each deadline the call has missed, once: a late response or resolution when it
+    happens, or (called by the SLA sweep) an open call whose due time has passed."""
+    recorded = set(call.events.filter(kind="deadline_breached").values_list("outcome", flat=True))
+    new = [which for which in deadlines.missed(call, at) if which not in recorded]
+    for which in new:
+        event_log.record(
+            call,
+            "deadline_breached",
+            at,
+            step=call.step or "",
+            outcome=which,
+            detail=f"{which} due {getattr(call, which + '_due'):%Y-%m-%d %H:%M} UTC",
+        )
+    return new
+
+
+def _resume(caller: Call, actor, at: datetime) -> None:
+    caller = _locked(caller)
+    if caller.status != CallStatus.WAITING.value:
+        return  # aborted or already resumed: nothing to hand back to
+    state, events = call_flow.resume(reference_model(), state_of(caller))
+    _store(caller, state, at)
+    assignment.apply(caller)
+    caller.save()
+    event_log.record_flow(caller, events, at, actor)
+
+
+def _apply_mir_changes(call: Call, actor, at: datetime) -> None:
+    from usm.mir.services import apply_changes
+
+    if call.mir_changes:
+        apply_changes(call.provider, call.mir_changes, reference=call.number, actor=actor)
+    event_log.record(
+        call,
+        "mir_updated",
+        at,
+        actor,
+        step=call.step,
+        detail=f"{len(call.mir_changes)} change(s) applied",
+    )
+
+
+def _raise(source: Call, actor, call_type: str, summary: str, at: datetime) -> Call:
+    raised = register_call(
+        source.provider,
+        actor,
+        call_type=call_type,
+        summary=summary,
+        description=f"Raised by {source.number}: {source.summary}",
+        channel="internal",
+        customer=source.customer,
+        service=source.service,
+        mir_items=list(source.mir_items.all()),
+        at=at,
+    )
+    CallLink.objects.create(source=source, kind="raised", target=raised)
+    event_log.record(source, "linked", at, actor, outcome=raised.number, detail="raised")
+    return raised
+
+
+@transaction.atomic
+def fork_call(
+    call: Call,
+    actor,
+    target: str,
+    *,
+    summary: str = "",
+    version: int | None = None,
+    at: datetime | None = None,
+) -> Call:
+    """At the fork step, hand the call over to `target`: a new call there adopts this one's
+    details, and this one waits until it is delivered. Returns the new call."""
+    at = at or timezone.now()
+    call = _locked(call, version)
+    model = reference_model()
+    state, events = call_flow.fork(model, state_of(call), call.step or "", target)
+    _store(call, state, at)
+    call.save()
+    event_log.record_flow(call, events, at, actor)
+    child = register_call(
+        call.provider,
+        actor,
+        call_type=model.processes[target].trigger,
+        summary=summary.strip() or call.summary,
+        description=call.description,
+        channel="internal",
+        requester=call.requester,
+        customer=call.customer,
+        service=call.service,
+        mir_items=list(call.mir_items.all()),
+        category=call.category,
+        impact=call.impact,
+        urgency=call.urgency,
+        parent=call,
+        at=at,
+    )
+    CallLink.objects.create(source=call, kind="forked_into", target=child)
+    _fix_workflow(child)
+    if child.workflow != call.workflow:
+        call.refresh_from_db(fields=["workflow"])
+    assignment.apply(child)
+    child.save()
+    return child
+
+
+@transaction.atomic
+def repeat_step(
+    call: Call,
+    actor,
+    step: str,
+    reason: str,
+    *,
+    version: int | None = None,
+    at: datetime | None = None,
+) -> Call:
+    at = at or timezone.now()
+    call = _locked(call, version)
+    state, events = call_flow.repeat(reference_model(), state_of(call), step, reason)
+    _store(call, state, at)
+    assignment.apply(call)
+    call.save()
+    event_log.record_flow(call, events, at, actor)
+    return call
+
+
+@transaction.atomic
+def abort_workflow(call: Call, actor, reason: str, *, at: datetime | None = None) -> list[Call]:
+    """USM's second error route: every open call of the workflow ends aborted."""
+    at = at or timezone.now()
+    root_id = call.root_id or call.pk
+    aborted = []
+    for member in Call.objects.select_for_update().filter(root_id=root_id).order_by("pk"):
+        if member.status in ENDED:
+            continue
+        state, events = call_flow.abort(state_of(member), reason)
+        _store(member, state, at)
+        member.closed_at = at
+        member.save()
+        event_log.record_flow(member, events, at, actor)
+        aborted.append(member)
+    if not aborted:
+        raise FlowError("ended", "every call of this workflow has already ended")
+    return aborted
+
+
+@transaction.atomic
+def hold_call(call: Call, actor, reason: str, *, at: datetime | None = None) -> Call:
+    """Wait on the requester: the SLA clock stops until `release_call`."""
+    at = at or timezone.now()
+    call = _locked(call)
+    state, events = call_flow.hold(state_of(call), reason)
+    _store(call, state, at)
+    call.save()
+    CallPause.objects.create(call=call, started_at=at, reason=reason.strip())
+    event_log.record_flow(call, events, at, actor)
+    return call
+
+
+@transaction.atomic
+def release_call(call: Call, actor, *, at: datetime | None = None) -> Call:
+    at = at or timezone.now()
+    call = _locked(call)
+    state, events = call_flow.release(state_of(call))
+    _store(call, state, at)
+    call.pauses.filter(ended_at__isnull=True).update(ended_at=at)
+    deadlines.apply(call)
+    call.save()
+    event_log.record_flow(call, events, at, actor)
+    return call
+
+
+# -- classification -----------------------------------------------------------------------------
+@transaction.atomic
+def reclassify(
+    call: Call, actor, call_type: str, reason: str, *, at: datetime | None = None
+) -> Call:
+    """The desk corrects the call type. Only before the call's own work starts (at accept or
+    classify) and never once forked: the call restarts in the process of its new type."""
+    at = at or timezone.now()
+    call = _locked(call)
+    model = reference_model()
+    process = model.process_for(call_type)
+    if process is None:
+        raise ValidationError({"call_type": f"'{call_type}' is not a call type"})
+    if not reason.strip():
+        raise ValidationError({"reason": "say why the call type changes"})
+    first_two = {s.id for s in model.processes[call.process].steps[:2]}
+    if call.parent_id or call.status in ENDED or call.step not in first_two:
+        raise FlowError(
+            "too_late", "a call is reclassified only while it is accepted or classified"
+        )
+    if call_type == call.call_type:
+        raise ValidationError(
+            {"call_type": f"the call already is a {call.get_call_type_display()}"}
+        )
+    before = call.get_call_type_display()
+    call.call_type, call.process, call.workflow = call_type, process.code, None
+    _store(call, call_flow.start(model, process.code), at)
+    _fix_workflow(call)
+    deadlines.apply(call)
+    assignment.apply(call)
+    call.save()
+    event_log.record(
+        call,
+        "reclassified",
+        at,
+        actor,
+        step=call.step,
+        status=call.status,
+        outcome=call_type,
+        detail=f"{before} -> {call.get_call_type_display()}: {reason}",
+    )
+    return call
+
+
+@transaction.atomic
+def set_priority(
+    call: Call,
+    actor,
+    *,
+    impact: int,
+    urgency: int,
+    version: int | None = None,
+    at: datetime | None = None,
+) -> Call:
+    """Reprioritise: the priority and the deadlines follow."""
+    at = at or timezone.now()
+    call = _locked(call, version)
+    before = call.priority
+    _classify_levels(call, impact=impact, urgency=urgency)
+    deadlines.apply(call)
+    call.version += 1
+    call.updated_at = at
+    call.save()
+    event_log.record(
+        call,
+        "priority_changed",
+        at,
+        actor,
+        step=call.step or "",
+        outcome=str(call.priority),
+        detail=f"priority {before} -> {call.priority}",
+    )
+    return call
+
+
+@transaction.atomic
+def record_mir_changes(
+    call: Call, actor, changes: list[dict], *, at: datetime | None = None
+) -> Call:
+    """Note the MIR changes a change will make; its Update MIR step applies them."""
+    call = _locked(call)
+    if call.process != "CHM":
+        raise ValidationError({"mir_changes": "only a change (CHM) alters the MIR"})
+    if call.status in ENDED or call.attempts.get("CHM-8"):
+        raise FlowError("too_late", "the MIR has already been updated for this change")
+    if not isinstance(changes, list) or not all(isinstance(c, dict) for c in changes):
+        raise ValidationError({"mir_changes": "a list of change records"})
+    call.mir_changes = [*call.mir_changes, *changes]
+    call.version += 1
+    call.save()
+    return call
+
+
+@transaction.atomic
+def assign_call(call: Call, actor, person, *, at: datetime | None = None) -> Call:
+    """Give the call's current work to one person (their personal queue); None hands it back to
+    the team."""
+    at = at or timezone.now()
+    call = _locked(call)
+    if call.status in ENDED:
+        raise FlowError("ended", f"the call is {call.status}")
+    if person is not None:
+        _same_provider(call.provider_id, person=person)
+        if not person.active:
+            raise ValidationError({"person": f"{person} is not active"})
+        if call.assignee_team_id and not person.teams.filter(pk=call.assignee_team_id).exists():
+            raise ValidationError({"person": f"{person} is not in {call.assignee_team}"})
+    call.assignee = person
+    call.version += 1
+    call.updated_at = at
+    call.save()
+    event_log.record(
+        call,
+        "assigned",
+        at,
+        actor,
+        step=call.step or "",
+        outcome=str(person) if person else "",
+        detail="to the team" if not person else "",
+    )
+    return call
+
+
+# -- links, notes -------------------------------------------------------------------------------
+@transaction.atomic
+def link_calls(
+    source: Call, target: Call, actor, kind: str = "related", *, at: datetime | None = None
+) -> CallLink:
+    at = at or timezone.now()
+    if kind not in ("related", "duplicate"):
+        raise ValidationError({"kind": "link as 'related' or 'duplicate'"})
+    if source.provider_id != target.provider_id:
+        raise ValidationError({"target": "belongs to another provider"})
+    if source.pk == target.pk:
+        raise ValidationError({"target": "a call is not linked to itself"})
+    link, _ = CallLink.objects.get_or_create(source=source, target=target, kind=kind)
+    event_log.record(source, "linked", at, actor, outcome=target.number, detail=kind)
+    return link
+
+
+MAX_ATTACHMENT = 20 * 1024 * 1024
+
+
+def attach_file(call: Call, actor, upload) -> CallAttachment:
+    if upload.size > MAX_ATTACHMENT:
+        raise ValidationError({"file": f"larger than {MAX_ATTACHMENT // (1024 * 1024)} MB"})
+    return CallAttachment.objects.create(
+        call=call,
+        file=upload,
+        name=upload.name[:255],
+        content_type=(upload.content_type or "application/octet-stream")[:100],
+        size=upload.size,
+        uploaded_by=actor,
+    )
+
+
+def add_note(call: Call, actor, text: str, *, internal: bool = False) -> CallNote:
+    if not text.strip():
+        raise ValidationError({"text": "a note needs text"})
+    return CallNote.objects.create(call=call, author=actor, text=text.strip(), internal=internal)
+
+
+# -- monitoring ---------------------------------------------------------------------------------
+def _serialise_on(key: str) -> None:
+    """Two first events for one key must not both open an incident. SQLite already runs one write
+    transaction at a time; PostgreSQL needs a lock on the key itself, as no row exists yet."""
+    if connection.vendor == "postgresql":
+        digest = int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big", signed=True)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [digest])
+
+
+@transaction.atomic
+def monitoring_event(
+    provider,
+    actor,
+    *,
+    source: str,
+    key: str,
+    summary: str,
+    description: str = "",
+    service=None,
+    mir_item=None,
+    impact: int | None = None,
+    urgency: int | None = None,
+    at: datetime | None = None,
+) -> tuple[Call, bool]:
+    """An event from a monitoring tool showing a failure, or one about to happen. The first event
+    for (source, key) opens an incident; repeats while it is open are recorded on it, not
+    registered again. Returns the incident and whether it is new."""
+    at = at or timezone.now()
+    if not source.strip() or not key.strip():
+        raise ValidationError({"key": "monitoring events need a source and a key"})
+    ref = f"{source.strip()}:{key.strip()}"
+    _serialise_on(ref)
+    open_incident = (
+        Call.objects.select_for_update()
+        .filter(provider=provider, call_type="incident", external_ref=ref)
+        .exclude(status__in=ENDED)
+        .first()
+    )
+    if open_incident is not None:
+        event_log.record(open_incident, "monitoring_repeat", at, actor, detail=summary)
+        return open_incident, False
+    incident = register_call(
+        provider,
+        actor,
+        call_type="incident",
+        summary=summary,
+        description=description,
+        channel="monitoring",
+        service=service,
+        mir_items=[mir_item] if mir_item else [],
+        impact=impact,
+        urgency=urgency,
+        external_ref=ref,
+        at=at,
+    )
+    return incident, True

@@ -1,0 +1,36 @@
+"""How MIR values are written, shared by the writer and the import's row checks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_slug
+
+MAX_LENGTH = {"identifier": 80, "name": 200, "type": 60}
+
+
+def invalid(field: str, message: str) -> ValidationError:
+    return ValidationError({field: message})
+
+
+def text(value: Any, field: str, max_length: int) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise invalid(field, "is required" if value in (None, "") else "must be text")
+    value = value.strip()
+    if len(value) > max_length:
+        raise invalid(field, f"is longer than {max_length} characters")
+    return value
+
+
+def valid_identifier(value: Any, field: str = "identifier") -> str:
+    """A MIR identifier (unique within the provider, used in files and URLs), or ValidationError
+    on `field`."""
+    name = text(value, field, MAX_LENGTH["identifier"])
+    try:
+        validate_slug(name)
+    except ValidationError:
+        raise invalid(
+            field, f"'{name}' is not an identifier: use letters, digits, '-' and '_' only"
+        ) from None
+    return name

@@ -1,0 +1,118 @@
+"""The MIR over /api/v1/mir: read through the scoping rule, never written."""
+
+import pytest
+from django.test import Client
+
+from usm.mir.models import MirChange, MirItem
+
+from .conftest import create, relate
+
+pytestmark = pytest.mark.django_db
+
+ITEMS = "/api/v1/mir/items"
+
+
+@pytest.fixture
+def register(provider, other_provider, organisation, agreements, record):
+    record(
+        provider,
+        create("web-01", owner="Hosting", services=["webshop"], attributes={"site": "Amsterdam"}),
+        create("web-02", owner="Network", status="planned"),
+        create("db-01", type="database", services=["email"]),
+        create("cluster-1", type="cluster"),
+        relate("web-01", "depends_on", "db-01"),
+        relate("db-01", "part_of", "cluster-1"),
+    )
+    record(
+        provider,
+        {"action": "update", "identifier": "web-01", "version": 1, "fields": {"name": "Web one"}},
+        reference="CHM-000002",
+    )
+    record(other_provider, create("web-01", name="Not yours"), create("secret-01"))
+
+
+def identifiers(response):
+    assert response.status_code == 200, response.content
+    return [item["identifier"] for item in response.json()["items"]]
+
+
+def test_the_list_shows_only_the_callers_provider_with_a_count(api_client, register):
+    body = api_client.get(ITEMS).json()
+    assert body["count"] == 4
+    assert [i["identifier"] for i in body["items"]] == ["cluster-1", "db-01", "web-01", "web-02"]
+    web = body["items"][2]
+    assert (web["name"], web["owner"], web["services"], web["version"]) == (
+        "Web one",
+        "Hosting",
+        ["webshop"],
+        2,
+    )
+    assert identifiers(api_client.get(ITEMS, {"limit": 2, "offset": 1})) == ["db-01", "web-01"]
+
+
+def test_filters(api_client, register, organisation):
+    assert identifiers(api_client.get(ITEMS, {"type": "database"})) == ["db-01"]
+    assert identifiers(api_client.get(ITEMS, {"status": "planned"})) == ["web-02"]
+    assert identifiers(api_client.get(ITEMS, {"owner": organisation["hosting"].pk})) == ["web-01"]
+    assert identifiers(api_client.get(ITEMS, {"service": "email"})) == ["db-01"]
+    assert identifiers(api_client.get(ITEMS, {"q": "amsterdam"})) == ["web-01"]
+    assert identifiers(api_client.get(ITEMS, {"q": "CLUSTER"})) == ["cluster-1"]
+    assert identifiers(api_client.get(ITEMS, {"q": "secret"})) == []
+    assert api_client.get(ITEMS, {"status": "broken"}).status_code == 422
+
+
+def test_one_item_with_relations_and_history(api_client, register):
+    body = api_client.get(f"{ITEMS}/db-01").json()
+    assert (body["required_by"], body["part_of"], body["depends_on"]) == (
+        ["web-01"],
+        ["cluster-1"],
+        [],
+    )
+    assert [h["reference"] for h in body["history"]] == ["CHM-000001"]
+    web = api_client.get(f"{ITEMS}/web-01").json()
+    assert web["name"] == "Web one" and web["depends_on"] == ["db-01"]
+    assert [h["reference"] for h in web["history"]] == ["CHM-000002", "CHM-000001"]
+    assert web["history"][0]["before"]["name"] == "Web 01"
+    history = api_client.get(f"{ITEMS}/web-01/history").json()
+    assert history["count"] == 2 and history["items"][0]["after"]["version"] == 2
+
+
+def test_impact_over_the_api(api_client, register):
+    body = api_client.get(f"{ITEMS}/db-01/impact").json()
+    assert [(d["identifier"], d["level"], d["relation"]) for d in body["dependents"]] == [
+        ("cluster-1", 1, "part_of"),
+        ("web-01", 1, "depends_on"),
+    ]
+    assert [c["code"] for c in body["customers"]] == ["bakery", "depot"]
+
+
+@pytest.mark.parametrize("path", ["secret-01", "secret-01/history", "secret-01/impact", "nothing"])
+def test_another_providers_item_is_not_found(api_client, register, path):
+    response = api_client.get(f"{ITEMS}/{path}")
+    assert response.status_code == 404
+    assert "secret" not in response.content.decode()
+
+
+def test_writes_are_refused_with_405_and_change_nothing(api_client, register):
+    before = list(MirItem.objects.values_list("identifier", "name", "version"))
+    responses = [
+        api_client.post(ITEMS, {"identifier": "x"}, content_type="application/json"),
+        api_client.put(f"{ITEMS}/web-01", {"name": "x"}, content_type="application/json"),
+        api_client.patch(f"{ITEMS}/web-01", {"name": "x"}, content_type="application/json"),
+        api_client.delete(f"{ITEMS}/web-01"),
+    ]
+    for response in responses:
+        assert response.status_code == 405
+        assert "Change call" in response.json()["detail"]
+        assert "administrator" in response.json()["detail"]
+        assert response["Allow"] == "GET"
+    assert list(MirItem.objects.values_list("identifier", "name", "version")) == before
+    assert MirChange.objects.count() == 7
+
+
+def test_without_credentials_401(register):
+    anonymous = Client()
+    for path in [ITEMS, f"{ITEMS}/web-01", f"{ITEMS}/web-01/history", f"{ITEMS}/web-01/impact"]:
+        assert anonymous.get(path).status_code == 401
+    assert anonymous.post(ITEMS, {}, content_type="application/json").status_code == 401
+    assert Client(headers={"Authorization": "Bearer usm_wrong"}).get(ITEMS).status_code == 401
