@@ -145,6 +145,10 @@ STATIC_ROOT.mkdir(exist_ok=True)
 # collectstatic step; a packaged deployment may still collect them into STATIC_ROOT.
 WHITENOISE_USE_FINDERS = True
 
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "login"
+
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_SAMESITE = "Lax"
 X_FRAME_OPTIONS = "DENY"

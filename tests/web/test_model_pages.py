@@ -120,3 +120,16 @@ def test_framework_matrix_highlights_steps_claimed_by_several_frameworks(client)
     assert f"{len(both)} of 37 steps are claimed" in page
     default = client.get("/model/frameworks/").content.decode()
     assert default.count('<th class="practice"') == 34 + 14
+
+
+@pytest.mark.django_db
+def test_login_and_logout(client, django_user_model):
+    django_user_model.objects.create_user("dana", password="correct horse battery 7")
+    page = client.get("/login/")
+    assert page.status_code == 200 and "csrfmiddlewaretoken" in page.content.decode()
+    wrong = client.post("/login/", {"username": "dana", "password": "nope"})
+    assert "did not match" in wrong.content.decode()
+    right = client.post("/login/", {"username": "dana", "password": "correct horse battery 7"})
+    assert right.status_code == 302
+    assert "dana" in client.get("/model/").content.decode()
+    assert client.post("/logout/").status_code == 302
