@@ -77,3 +77,14 @@ def database_command() -> Iterator[None]:
             f"the database cannot be used ({_first_line(exc)}); has 'usm migrate' been run?",
             FAILURE,
         )
+
+
+def find_provider(slug: str):
+    """The provider a command names with --provider; an unknown slug is the user's mistake."""
+    from usm.organisation.models import Provider
+
+    provider = Provider.objects.filter(slug=slug).first()
+    if provider is None:
+        known = ", ".join(Provider.objects.values_list("slug", flat=True)) or "none yet"
+        fail(f"there is no provider '{slug}' (known: {known})")
+    return provider

@@ -165,4 +165,4 @@ def test_bad_input_is_one_line_and_exit_2(data_dir, args, message):
 
 def test_a_database_not_migrated_is_a_failure_in_one_line(tmp_path):
     result = usm(tmp_path, "mir", "export", "-", "--provider", "acme")
-    assert_one_line(result, 1, "run `usm migrate` first")
+    assert_one_line(result, 1, "has 'usm migrate' been run?")

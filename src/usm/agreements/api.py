@@ -14,10 +14,9 @@ from datetime import date, datetime, time
 from typing import Annotated, Any
 
 from django.core.exceptions import ValidationError
-from django.db.models import Model, Q, QuerySet
+from django.db.models import Q
 from django.http import Http404
 from ninja import Field, Query, Router, Schema, Status
-from ninja.errors import HttpError
 
 from usm.agreements import matrices, queries, services
 from usm.agreements.choices import (
@@ -30,92 +29,31 @@ from usm.agreements.choices import (
     TimeBasis,
 )
 from usm.agreements.models import Agreement, Calendar, Holiday, MatrixCell, Service
-from usm.api.scoping import provider_id_of, scoped, scoped_get
-from usm.organisation.models import Customer, Provider, Team
+from usm.api.crud import (
+    PageQuery,
+    RowId,
+    allow,
+    caller_provider,
+    get_row,
+    own,
+    own_all,
+    page,
+    page_of,
+)
+from usm.api.scoping import scoped, scoped_get
+from usm.organisation.models import Customer, Team
 
 router = Router(tags=["agreements"])
 
-MAX_LIMIT = 200
-# The largest id a row can have (a 64-bit key); larger numbers cannot name a row and would
-# overflow the database driver.
-MAX_ID = 2**63 - 1
-MAX_OFFSET = 10**9
 # Larger than any target or version a row can hold (a 32-bit column), small enough for both
 # databases to compare against.
 MAX_COUNT = 2**31 - 1
 
-RowId = Annotated[int, Field(ge=1, le=MAX_ID)]
 Level = Annotated[int, Field(ge=1, le=matrices.MAX_LEVELS)]
 ClockTime = Annotated[str, Field(max_length=8, description="HH:MM in the calendar's zone")]
 
 
 # -- shared ------------------------------------------------------------------------------------------
-class PageQuery(Schema):
-    limit: int = Field(50, ge=1, le=MAX_LIMIT, description=f"At most {MAX_LIMIT}")
-    offset: int = Field(0, ge=0, le=MAX_OFFSET)
-    q: str | None = Field(None, max_length=200, description="Search text")
-
-
-def _page(request, rows: QuerySet, query: PageQuery, search: tuple[str, ...]) -> dict:
-    rows = scoped(request.user, rows)
-    if query.q:
-        if "\x00" in query.q:
-            # PostgreSQL refuses NUL in a query parameter; SQLite would just find nothing.
-            raise ValidationError({"q": "must not contain NUL characters"})
-        condition = Q()
-        for field_name in search:
-            condition |= Q(**{f"{field_name}__icontains": query.q})
-        rows = rows.filter(condition)
-    return {
-        "count": rows.count(),
-        "limit": query.limit,
-        "offset": query.offset,
-        "items": list(rows[query.offset : query.offset + query.limit]),
-    }
-
-
-def _page_of(name: str, item: type[Schema]) -> type[Schema]:
-    return type(
-        name,
-        (Schema,),
-        {"__annotations__": {"count": int, "limit": int, "offset": int, "items": list[item]}},
-    )
-
-
-def _get(request, queryset: type[Model] | QuerySet, pk: int) -> Model:
-    if not 1 <= pk <= MAX_ID:
-        raise Http404
-    return scoped_get(request.user, queryset, pk=pk)
-
-
-def _own(request, model: type[Model], pk: int | None, field_name: str) -> Model | None:
-    """A row the body names by id, from the caller's provider; an unknown id is the caller's
-    mistake in that field (422), and says nothing about other providers' rows."""
-    if pk is None:
-        return None
-    found = scoped(request.user, model._default_manager.filter(pk=pk)).first()
-    if found is None:
-        raise ValidationError({field_name: f"there is no {model._meta.verbose_name} {pk}"})
-    return found
-
-
-def _own_all(request, model: type[Model], pks: list[int], field_name: str) -> list[Model]:
-    return [_own(request, model, pk, field_name) for pk in dict.fromkeys(pks)]
-
-
-def _provider(request) -> Provider:
-    provider_id = provider_id_of(request.user)
-    if provider_id is None:
-        raise HttpError(403, "only an active person of a provider can do this")
-    return Provider.objects.get(pk=provider_id)
-
-
-def _allow(request, action: str, model: type[Model]) -> None:
-    meta = model._meta
-    if not request.user.has_perm(f"{meta.app_label}.{action}_{meta.model_name}"):
-        raise HttpError(403, f"you may not {action} {meta.verbose_name_plural}")
-
-
 def _clock(value: time, *, closing: bool = False) -> str:
     # The database keeps the midnight ending a day as 00:00; shown as 24:00 it cannot be misread.
     if closing and value == time(0):
@@ -163,7 +101,7 @@ class ServiceQuery(PageQuery):
     in_catalogue: bool | None = None
 
 
-ServicePage = _page_of("ServicePage", ServiceOut)
+ServicePage = page_of("ServicePage", ServiceOut)
 
 
 @router.get("/services", response=ServicePage, summary="The service catalogue")
@@ -173,33 +111,35 @@ def list_services(request, query: Query[ServiceQuery]):
         rows = rows.filter(status=query.status)
     if query.in_catalogue is not None:
         rows = rows.filter(in_catalogue=query.in_catalogue)
-    return _page(request, rows, query, ("code", "name", "facility", "functionality"))
+    return page(request, rows, query, ("code", "name", "facility", "functionality"))
 
 
 @router.post("/services", response={201: ServiceOut})
 def create_service(request, payload: ServiceIn):
-    _allow(request, "add", Service)
+    allow(request, "add", Service)
     fields = payload.model_dump()
     code, name, facility = fields.pop("code"), fields.pop("name"), fields.pop("facility")
-    return Status(201, services.create_service(_provider(request), code, name, facility, **fields))
+    return Status(
+        201, services.create_service(caller_provider(request), code, name, facility, **fields)
+    )
 
 
 @router.get("/services/{int:service_id}", response=ServiceOut)
 def get_service(request, service_id: int):
-    return _get(request, Service, service_id)
+    return get_row(request, Service, service_id)
 
 
 @router.patch("/services/{int:service_id}", response=ServiceOut)
 def update_service(request, service_id: int, payload: ServicePatch):
-    _allow(request, "change", Service)
-    service = _get(request, Service, service_id)
+    allow(request, "change", Service)
+    service = get_row(request, Service, service_id)
     return services.update_service(service, **payload.model_dump(exclude_unset=True))
 
 
 @router.delete("/services/{int:service_id}", response={204: None})
 def delete_service(request, service_id: int):
-    _allow(request, "delete", Service)
-    services.delete_service(_get(request, Service, service_id))
+    allow(request, "delete", Service)
+    services.delete_service(get_row(request, Service, service_id))
     return Status(204, None)
 
 
@@ -279,7 +219,7 @@ class CalendarQuery(PageQuery):
     always_open: bool | None = None
 
 
-CalendarPage = _page_of("CalendarPage", CalendarOut)
+CalendarPage = page_of("CalendarPage", CalendarOut)
 CALENDARS = Calendar.objects.prefetch_related("opening_hours", "holidays", "exceptions")
 CALENDAR_ROWS = ("opening_hours", "holidays", "exceptions")
 
@@ -293,27 +233,27 @@ def list_calendars(request, query: Query[CalendarQuery]):
     rows = CALENDARS.all()
     if query.always_open is not None:
         rows = rows.filter(always_open=query.always_open)
-    return _page(request, rows, query, ("name", "time_zone"))
+    return page(request, rows, query, ("name", "time_zone"))
 
 
 @router.post("/calendars", response={201: CalendarOut})
 def create_calendar(request, payload: CalendarIn):
-    _allow(request, "add", Calendar)
+    allow(request, "add", Calendar)
     fields = payload.model_dump()
     rows = _calendar_rows(fields)
     name = fields.pop("name")
-    return Status(201, services.create_calendar(_provider(request), name, **fields, **rows))
+    return Status(201, services.create_calendar(caller_provider(request), name, **fields, **rows))
 
 
 @router.get("/calendars/{int:calendar_id}", response=CalendarOut)
 def get_calendar(request, calendar_id: int):
-    return _get(request, CALENDARS, calendar_id)
+    return get_row(request, CALENDARS, calendar_id)
 
 
 @router.patch("/calendars/{int:calendar_id}", response=CalendarOut)
 def update_calendar(request, calendar_id: int, payload: CalendarPatch):
-    _allow(request, "change", Calendar)
-    calendar = _get(request, CALENDARS, calendar_id)
+    allow(request, "change", Calendar)
+    calendar = get_row(request, CALENDARS, calendar_id)
     sent = payload.model_dump(exclude_unset=True)
     rows = _calendar_rows(sent)
     return services.update_calendar(calendar, **sent, **rows)
@@ -321,8 +261,8 @@ def update_calendar(request, calendar_id: int, payload: CalendarPatch):
 
 @router.delete("/calendars/{int:calendar_id}", response={204: None})
 def delete_calendar(request, calendar_id: int):
-    _allow(request, "delete", Calendar)
-    services.delete_calendar(_get(request, Calendar, calendar_id))
+    allow(request, "delete", Calendar)
+    services.delete_calendar(get_row(request, Calendar, calendar_id))
     return Status(204, None)
 
 
@@ -332,15 +272,15 @@ def delete_calendar(request, calendar_id: int):
     summary="Close the service on one more date",
 )
 def add_holiday(request, calendar_id: int, payload: HolidayRow):
-    _allow(request, "change", Calendar)
-    calendar = _get(request, Calendar, calendar_id)
+    allow(request, "change", Calendar)
+    calendar = get_row(request, Calendar, calendar_id)
     return Status(201, services.add_holiday(calendar, payload.date, payload.name))
 
 
 @router.delete("/calendars/{int:calendar_id}/holidays/{day}", response={204: None})
 def remove_holiday(request, calendar_id: int, day: date):
-    _allow(request, "change", Calendar)
-    calendar = _get(request, Calendar, calendar_id)
+    allow(request, "change", Calendar)
+    calendar = get_row(request, Calendar, calendar_id)
     services.remove_holiday(scoped_get(request.user, Holiday, calendar=calendar, date=day))
     return Status(204, None)
 
@@ -429,7 +369,7 @@ class VersionQuery(Schema):
     version: int | None = Field(None, ge=1, le=MAX_COUNT, description="Refuse if changed since")
 
 
-AgreementPage = _page_of("AgreementPage", AgreementOut)
+AgreementPage = page_of("AgreementPage", AgreementOut)
 AGREEMENTS = Agreement.objects.select_related("customer", "team", "calendar").prefetch_related(
     "services", "norms"
 )
@@ -453,9 +393,9 @@ def _references(request, sent: dict[str, Any]) -> dict[str, Any]:
     changes = {}
     for key, value in sent.items():
         if key in REFERENCES:
-            changes[key.removesuffix("_id")] = _own(request, REFERENCES[key], value, key)
+            changes[key.removesuffix("_id")] = own(request, REFERENCES[key], value, key)
         elif key == "services" and value is not None:
-            changes[key] = _own_all(request, Service, value, key)
+            changes[key] = own_all(request, Service, value, key)
         else:
             changes[key] = value
     return changes
@@ -480,25 +420,25 @@ def list_agreements(request, query: Query[AgreementQuery]):
             Q(valid_until__isnull=True) | Q(valid_until__gte=query.valid_at)
         )
     search = ("code", "name", "customer__name", "team__name")
-    return _page(request, rows.distinct(), query, search)
+    return page(request, rows.distinct(), query, search)
 
 
 @router.post("/agreements", response={201: AgreementOut})
 def create_agreement(request, payload: AgreementIn):
-    _allow(request, "add", Agreement)
+    allow(request, "add", Agreement)
     fields = _references(request, payload.model_dump())
     fields["norms"] = [norm.model_dump() for norm in payload.norms]
     kind, code, name = fields.pop("kind"), fields.pop("code"), fields.pop("name")
     try:
-        agreement = services.create_agreement(_provider(request), kind, code, name, **fields)
+        agreement = services.create_agreement(caller_provider(request), kind, code, name, **fields)
     except ValidationError as exc:
         raise _in_payload_terms(exc) from None
-    return Status(201, _get(request, AGREEMENTS, agreement.pk))
+    return Status(201, get_row(request, AGREEMENTS, agreement.pk))
 
 
 @router.get("/agreements/{int:agreement_id}", response=AgreementOut)
 def get_agreement(request, agreement_id: int):
-    return _get(request, AGREEMENTS, agreement_id)
+    return get_row(request, AGREEMENTS, agreement_id)
 
 
 @router.patch(
@@ -507,8 +447,8 @@ def get_agreement(request, agreement_id: int):
     summary="Change an agreement; 409 when it changed since the version you read",
 )
 def update_agreement(request, agreement_id: int, payload: AgreementPatch):
-    _allow(request, "change", Agreement)
-    agreement = _get(request, Agreement, agreement_id)
+    allow(request, "change", Agreement)
+    agreement = get_row(request, Agreement, agreement_id)
     sent = payload.model_dump(exclude_unset=True)
     version = sent.pop("version")
     if sent.get("norms") is not None:
@@ -522,13 +462,13 @@ def update_agreement(request, agreement_id: int, payload: AgreementPatch):
         services.update_agreement(agreement, version, **changes)
     except ValidationError as exc:
         raise _in_payload_terms(exc) from None
-    return _get(request, AGREEMENTS, agreement.pk)
+    return get_row(request, AGREEMENTS, agreement.pk)
 
 
 @router.delete("/agreements/{int:agreement_id}", response={204: None})
 def delete_agreement(request, agreement_id: int, query: Query[VersionQuery]):
-    _allow(request, "delete", Agreement)
-    services.delete_agreement(_get(request, Agreement, agreement_id), query.version)
+    allow(request, "delete", Agreement)
+    services.delete_agreement(get_row(request, Agreement, agreement_id), query.version)
     return Status(204, None)
 
 
@@ -557,7 +497,7 @@ class DeadlinesOut(Schema):
     summary="The response and resolution due times the agreement sets for a call",
 )
 def agreement_deadlines(request, agreement_id: int, query: Query[DeadlineQuery]):
-    agreement = _get(request, Agreement.objects.select_related("calendar"), agreement_id)
+    agreement = get_row(request, Agreement.objects.select_related("calendar"), agreement_id)
     if query.opened_at.utcoffset() is None:
         raise ValidationError({"opened_at": "give the zone too, e.g. 2026-03-10T09:00:00Z"})
     norm = queries.norm_for(agreement, query.call_type, query.priority)
@@ -641,6 +581,8 @@ def get_matrix(request, kind: str):
 @router.put("/matrices/{kind}", response=MatrixOut, summary="Replace a matrix as a whole")
 def set_matrix(request, kind: str, payload: MatrixIn):
     chosen = _matrix_kind(kind)
-    _allow(request, "change", MatrixCell)
-    cells = services.set_matrix(_provider(request), chosen, [c.model_dump() for c in payload.cells])
+    allow(request, "change", MatrixCell)
+    cells = services.set_matrix(
+        caller_provider(request), chosen, [c.model_dump() for c in payload.cells]
+    )
     return _matrix_out(chosen, cells, True)

@@ -32,6 +32,7 @@ from usm.agreements.models import (
 from usm.conflicts import StaleUpdate
 from usm.engine.service_hours import ServiceHours
 from usm.organisation.models import Customer, Provider, Team
+from usm.row_checks import apply_changes, refuse_nul, unique_per_provider
 
 # The call register classifies with levels 1-9, so a norm for priority 10 could never apply.
 MAX_PRIORITY = matrices.MAX_LEVELS
@@ -41,37 +42,6 @@ MAX_TARGET = {TargetUnit.MINUTES: 366 * 24 * 60, TargetUnit.HOURS: 366 * 24, Tar
 
 
 # -- shared checks -----------------------------------------------------------------------------------
-def _refuse_nul(instance: models.Model) -> None:
-    # PostgreSQL cannot store NUL in text; SQLite can. Refusing it everywhere keeps both alike and
-    # turns a database error into an answer naming the field.
-    for model_field in instance._meta.concrete_fields:
-        if isinstance(model_field, models.CharField | models.TextField):
-            value = getattr(instance, model_field.attname)
-            if isinstance(value, str) and "\x00" in value:
-                raise ValidationError({model_field.name: "must not contain NUL characters"})
-
-
-def _unique_per_provider(instance: models.Model, field_name: str, what: str) -> None:
-    """Checked before saving so that a clash names its field; the database constraint would only
-    name the row."""
-    value = getattr(instance, field_name)
-    clash = (
-        type(instance)
-        ._default_manager.filter(provider_id=instance.provider_id, **{field_name: value})
-        .exclude(pk=instance.pk)
-    )
-    if value not in (None, "") and clash.exists():
-        raise ValidationError({field_name: f"there is already a {what} '{value}'"})
-
-
-def _apply(instance: models.Model, changes: Mapping[str, Any], allowed: Iterable[str]) -> None:
-    refused = sorted(set(changes) - set(allowed))
-    if refused:
-        raise ValidationError(dict.fromkeys(refused, "cannot be changed here"))
-    for name, value in changes.items():
-        setattr(instance, name, value)
-
-
 def _merge(errors: dict[str, list[str]], exc: ValidationError) -> None:
     for field_name, messages in exc.message_dict.items():
         errors.setdefault(field_name, []).extend(messages)
@@ -98,8 +68,8 @@ SERVICE_FIELDS = {
 
 
 def check_service(service: Service) -> None:
-    _refuse_nul(service)
-    _unique_per_provider(service, "code", "service")
+    refuse_nul(service)
+    unique_per_provider(service, "code", "service")
     service.full_clean()
 
 
@@ -139,7 +109,7 @@ def create_service(
 
 
 def update_service(service: Service, **changes) -> Service:
-    _apply(service, changes, SERVICE_FIELDS)
+    apply_changes(service, changes, SERVICE_FIELDS)
     return save_service(service)
 
 
@@ -190,7 +160,7 @@ def _row_instances(
             values["closes"] = time(0)
         instance = model(calendar=calendar, **values)
         try:
-            _refuse_nul(instance)
+            refuse_nul(instance)
             instance.full_clean(
                 exclude=["calendar"], validate_unique=False, validate_constraints=False
             )
@@ -243,8 +213,8 @@ def _check_hours(
 
 def check_calendar(calendar: Calendar) -> None:
     """The calendar's own fields (its rows are checked by `check_calendar_rows`)."""
-    _refuse_nul(calendar)
-    _unique_per_provider(calendar, "name", "calendar")
+    refuse_nul(calendar)
+    unique_per_provider(calendar, "name", "calendar")
     calendar.full_clean()
     try:
         ServiceHours.always(calendar.time_zone)
@@ -337,7 +307,7 @@ def update_calendar(
     exceptions: Rows | None = None,
     **changes,
 ) -> Calendar:
-    _apply(calendar, changes, CALENDAR_FIELDS)
+    apply_changes(calendar, changes, CALENDAR_FIELDS)
     return save_calendar(
         calendar, opening_hours=opening_hours, holidays=holidays, exceptions=exceptions
     )
@@ -348,7 +318,7 @@ def add_holiday(calendar: Calendar, day: date | str, name: str = "") -> Holiday:
     """Close the service on `day`. Deadlines are computed from the rows as they are now, so a
     call's deadline recomputed after this moves past the holiday."""
     holiday = Holiday(calendar=calendar, date=day, name=name)
-    _refuse_nul(holiday)
+    refuse_nul(holiday)
     holiday.full_clean(exclude=["calendar"], validate_unique=False, validate_constraints=False)
     if calendar.holidays.filter(date=holiday.date).exists():
         raise ValidationError({"date": f"{holiday.date} is already a holiday"})
@@ -398,10 +368,10 @@ def check_agreement(agreement: Agreement, services: Iterable[Service] | None = N
     """Everything an agreement must satisfy, all errors at once: the party fits the kind (a
     customer for an SA, an internal team for an OLA, a supplier for a UC), the period does not
     end before it starts, and the party, calendar and services are the provider's own."""
-    _refuse_nul(agreement)
+    refuse_nul(agreement)
     errors: dict[str, list[str]] = {}
     try:
-        _unique_per_provider(agreement, "code", "agreement")
+        unique_per_provider(agreement, "code", "agreement")
     except ValidationError as exc:
         _merge(errors, exc)
     for field_name in ("customer", "team", "calendar"):
@@ -593,7 +563,7 @@ def update_agreement(
 ) -> Agreement:
     """Change the agreement read at `version`; `StaleUpdate` when it has moved on since. Every
     successful update, norms and services included, increments the version."""
-    _apply(agreement, changes, AGREEMENT_FIELDS)
+    apply_changes(agreement, changes, AGREEMENT_FIELDS)
     return save_agreement(agreement, version, services=services, norms=norms)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from usm.console import database_command, emit_json, fail
+from usm.console import database_command, emit_json, fail, find_provider
 
 call_app = typer.Typer(help="Register calls and walk their steps.", no_args_is_help=True)
 
@@ -16,11 +16,7 @@ JSON = typer.Option(False, "--json", help="Print JSON instead of text")
 def _context(provider_slug: str, username: str | None):
     from django.contrib.auth import get_user_model
 
-    from usm.organisation.models import Provider
-
-    provider = Provider.objects.filter(slug=provider_slug).first()
-    if provider is None:
-        fail(f"there is no provider '{provider_slug}'")
+    provider = find_provider(provider_slug)
     actor = None
     if username:
         actor = get_user_model().objects.filter(username=username).first()

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
 import typer
 
-from usm.console import FAILURE, emit_json, fail
+from usm.console import database_command, emit_json, fail, find_provider
 from usm.mir.formats import FORMATS, format_of
 
 mir_app = typer.Typer(
@@ -24,33 +21,6 @@ JSON = typer.Option(False, "--json", help="Print JSON instead of text")
 FORMAT = typer.Option(
     None, "--format", "-f", help="csv or json (default: from the file name, else its content)"
 )
-
-
-@contextmanager
-def _database() -> Iterator[None]:
-    """Django set up for a command; a database that is not there or not migrated is a failure
-    (exit 1) in one line, not a traceback."""
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "usm.settings")
-    import django
-
-    django.setup()
-    from django.db import DatabaseError, IntegrityError
-
-    try:
-        yield
-    except IntegrityError as exc:
-        fail(f"another write got there first ({exc}); run the command again", FAILURE)
-    except DatabaseError as exc:
-        fail(f"the database is not ready ({exc}); run `usm migrate` first", FAILURE)
-
-
-def _provider(slug: str):
-    from usm.organisation.models import Provider
-
-    provider = Provider.objects.filter(slug=slug).first()
-    if provider is None:
-        fail(f"there is no provider '{slug}'")
-    return provider
 
 
 def _chosen_format(file_format: str | None, name: str, content: bytes | str = b"") -> str:
@@ -82,11 +52,11 @@ def import_command(
         content, name = path.read_bytes(), path.name
     chosen = _chosen_format(file_format, name, content)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    with _database():
+    with database_command():
         from usm.mir.files import import_file
 
         report = import_file(
-            _provider(provider),
+            find_provider(provider),
             content,
             file_format=chosen,
             actor=None,
@@ -122,10 +92,10 @@ def export_command(
 ) -> None:
     """Export the provider's whole register; the file imports back unchanged."""
     chosen = _chosen_format(file_format or ("json" if file == "-" else None), file)
-    with _database():
+    with database_command():
         from usm.mir.files import export_register
 
-        text = export_register(_provider(provider), chosen)
+        text = export_register(find_provider(provider), chosen)
     if file == "-":
         sys.stdout.write(text)
         return
@@ -144,11 +114,11 @@ def impact_command(
     as_json: bool = JSON,
 ) -> None:
     """What depends on an item: items, the services they serve, the customers' agreements."""
-    with _database():
+    with database_command():
         from usm.mir.models import MirItem
         from usm.mir.queries import impact
 
-        chosen = _provider(provider)
+        chosen = find_provider(provider)
         item = MirItem.objects.filter(provider=chosen, identifier=identifier).first()
         if item is None:
             fail(f"there is no MIR item '{identifier}' at {chosen.slug}")

@@ -10,16 +10,23 @@ created for the caller's provider; all writing is done by `services`.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Any
 
-from django.core.exceptions import ValidationError
-from django.db.models import Model, Prefetch, Q, QuerySet
-from django.http import Http404
+from django.db.models import Prefetch
 from ninja import Body, Field, Query, Router, Schema, Status
-from ninja.errors import HttpError
 
 from usm.agreements.models import Service
-from usm.api.scoping import provider_id_of, scoped, scoped_get
+from usm.api.crud import (
+    PageQuery,
+    RowId,
+    allow,
+    caller_provider,
+    get_row,
+    own,
+    own_all,
+    page,
+    page_of,
+)
 from usm.organisation import services
 from usm.organisation.choices import CustomerKind, TeamKind
 from usm.organisation.models import (
@@ -28,7 +35,6 @@ from usm.organisation.models import (
     Person,
     Procedure,
     Profile,
-    Provider,
     Requester,
     StepResponsibility,
     Team,
@@ -38,87 +44,12 @@ from usm.organisation.wif import procedure_from_wif, procedure_to_wif
 
 router = Router(tags=["organisation"])
 
-MAX_LIMIT = 200
-# The largest id a row can have (a 64-bit key); larger numbers cannot name a row and would
-# overflow the database driver.
-MAX_ID = 2**63 - 1
-MAX_OFFSET = 10**9
-
-RowId = Annotated[int, Field(ge=1, le=MAX_ID)]
-
 
 # -- shared ------------------------------------------------------------------------------------------
-class PageQuery(Schema):
-    limit: int = Field(50, ge=1, le=MAX_LIMIT, description=f"At most {MAX_LIMIT}")
-    offset: int = Field(0, ge=0, le=MAX_OFFSET)
-    q: str | None = Field(None, max_length=200, description="Search text")
-
-
-def _page(request, queryset: QuerySet, query: PageQuery, search: tuple[str, ...] = ()) -> dict:
-    for name, value in query.model_dump().items():
-        # PostgreSQL refuses NUL in a query parameter; SQLite would just find nothing.
-        if isinstance(value, str) and "\x00" in value:
-            raise ValidationError({name: "must not contain NUL characters"})
-    rows = scoped(request.user, queryset)
-    if query.q:
-        condition = Q()
-        for field_name in search:
-            condition |= Q(**{f"{field_name}__icontains": query.q})
-        rows = rows.filter(condition)
-    return {
-        "count": rows.count(),
-        "limit": query.limit,
-        "offset": query.offset,
-        "items": list(rows[query.offset : query.offset + query.limit]),
-    }
-
-
-def _get(request, queryset: type[Model] | QuerySet, pk: int) -> Model:
-    if not 1 <= pk <= MAX_ID:
-        raise Http404
-    return scoped_get(request.user, queryset, pk=pk)
-
-
-def _own(request, model: type[Model], pk: int | None, field_name: str) -> Model | None:
-    """A row the body names by id, from the caller's provider; an unknown id is the caller's
-    mistake in that field (422), and says nothing about other providers' rows."""
-    if pk is None:
-        return None
-    found = scoped(request.user, model._default_manager.filter(pk=pk)).first()
-    if found is None:
-        raise ValidationError({field_name: f"there is no {model._meta.verbose_name} {pk}"})
-    return found
-
-
-def _own_all(request, model: type[Model], pks: list[int], field_name: str) -> list[Model]:
-    return [_own(request, model, pk, field_name) for pk in dict.fromkeys(pks)]
-
-
-def _provider(request) -> Provider:
-    provider_id = provider_id_of(request.user)
-    if provider_id is None:
-        raise HttpError(403, "only an active person of a provider can do this")
-    return Provider.objects.get(pk=provider_id)
-
-
-def _allow(request, action: str, model: type[Model]) -> None:
-    meta = model._meta
-    if not request.user.has_perm(f"{meta.app_label}.{action}_{meta.model_name}"):
-        raise HttpError(403, f"you may not {action} {meta.verbose_name_plural}")
-
-
 def _changes(payload: Schema, references: dict[str, Any]) -> dict:
     """The fields a PATCH sent, with `*_id` references swapped for the rows they name."""
     sent = payload.model_dump(exclude_unset=True)
     return {key.removesuffix("_id"): references.get(key, value) for key, value in sent.items()}
-
-
-def _page_of(name: str, item: type[Schema]) -> type[Schema]:
-    return type(
-        name,
-        (Schema,),
-        {"__annotations__": {"count": int, "limit": int, "offset": int, "items": list[item]}},
-    )
 
 
 # -- units -------------------------------------------------------------------------------------------
@@ -142,7 +73,7 @@ class UnitQuery(PageQuery):
     parent: RowId | None = None
 
 
-UnitPage = _page_of("UnitPage", UnitOut)
+UnitPage = page_of("UnitPage", UnitOut)
 
 
 @router.get("/units", response=UnitPage, summary="Organisation units")
@@ -150,33 +81,33 @@ def list_units(request, query: Query[UnitQuery]):
     rows = OrganisationUnit.objects.all()
     if query.parent is not None:
         rows = rows.filter(parent_id=query.parent)
-    return _page(request, rows, query, ("name",))
+    return page(request, rows, query, ("name",))
 
 
 @router.post("/units", response={201: UnitOut})
 def create_unit(request, payload: UnitIn):
-    _allow(request, "add", OrganisationUnit)
-    parent = _own(request, OrganisationUnit, payload.parent_id, "parent_id")
-    return Status(201, services.create_unit(_provider(request), payload.name, parent=parent))
+    allow(request, "add", OrganisationUnit)
+    parent = own(request, OrganisationUnit, payload.parent_id, "parent_id")
+    return Status(201, services.create_unit(caller_provider(request), payload.name, parent=parent))
 
 
 @router.get("/units/{int:unit_id}", response=UnitOut)
 def get_unit(request, unit_id: int):
-    return _get(request, OrganisationUnit, unit_id)
+    return get_row(request, OrganisationUnit, unit_id)
 
 
 @router.patch("/units/{int:unit_id}", response=UnitOut)
 def update_unit(request, unit_id: int, payload: UnitPatch):
-    _allow(request, "change", OrganisationUnit)
-    unit = _get(request, OrganisationUnit, unit_id)
-    parent = _own(request, OrganisationUnit, payload.parent_id, "parent_id")
+    allow(request, "change", OrganisationUnit)
+    unit = get_row(request, OrganisationUnit, unit_id)
+    parent = own(request, OrganisationUnit, payload.parent_id, "parent_id")
     return services.update_unit(unit, **_changes(payload, {"parent_id": parent}))
 
 
 @router.delete("/units/{int:unit_id}", response={204: None})
 def delete_unit(request, unit_id: int):
-    _allow(request, "delete", OrganisationUnit)
-    services.delete_unit(_get(request, OrganisationUnit, unit_id))
+    allow(request, "delete", OrganisationUnit)
+    services.delete_unit(get_row(request, OrganisationUnit, unit_id))
     return Status(204, None)
 
 
@@ -208,7 +139,7 @@ class CustomerQuery(PageQuery):
     active: bool | None = None
 
 
-CustomerPage = _page_of("CustomerPage", CustomerOut)
+CustomerPage = page_of("CustomerPage", CustomerOut)
 
 
 @router.get("/customers", response=CustomerPage, summary="Customers, internal and external")
@@ -218,31 +149,31 @@ def list_customers(request, query: Query[CustomerQuery]):
         rows = rows.filter(kind=query.kind)
     if query.active is not None:
         rows = rows.filter(active=query.active)
-    return _page(request, rows, query, ("name", "code"))
+    return page(request, rows, query, ("name", "code"))
 
 
 @router.post("/customers", response={201: CustomerOut})
 def create_customer(request, payload: CustomerIn):
-    _allow(request, "add", Customer)
-    return Status(201, services.create_customer(_provider(request), **payload.model_dump()))
+    allow(request, "add", Customer)
+    return Status(201, services.create_customer(caller_provider(request), **payload.model_dump()))
 
 
 @router.get("/customers/{int:customer_id}", response=CustomerOut)
 def get_customer(request, customer_id: int):
-    return _get(request, Customer, customer_id)
+    return get_row(request, Customer, customer_id)
 
 
 @router.patch("/customers/{int:customer_id}", response=CustomerOut)
 def update_customer(request, customer_id: int, payload: CustomerPatch):
-    _allow(request, "change", Customer)
-    customer = _get(request, Customer, customer_id)
+    allow(request, "change", Customer)
+    customer = get_row(request, Customer, customer_id)
     return services.update_customer(customer, **_changes(payload, {}))
 
 
 @router.delete("/customers/{int:customer_id}", response={204: None})
 def delete_customer(request, customer_id: int):
-    _allow(request, "delete", Customer)
-    services.delete_customer(_get(request, Customer, customer_id))
+    allow(request, "delete", Customer)
+    services.delete_customer(get_row(request, Customer, customer_id))
     return Status(204, None)
 
 
@@ -286,7 +217,7 @@ class PersonQuery(PageQuery):
     active: bool | None = None
 
 
-PersonPage = _page_of("PersonPage", PersonOut)
+PersonPage = page_of("PersonPage", PersonOut)
 PEOPLE = Person.objects.select_related("user")
 
 
@@ -298,35 +229,35 @@ def list_people(request, query: Query[PersonQuery]):
             rows = rows.filter(**{lookup: getattr(query, name)})
     if query.active is not None:
         rows = rows.filter(active=query.active)
-    return _page(request, rows.distinct(), query, ("name", "email"))
+    return page(request, rows.distinct(), query, ("name", "email"))
 
 
 @router.post("/people", response={201: PersonOut})
 def create_person(request, payload: PersonIn):
-    _allow(request, "add", Person)
+    allow(request, "add", Person)
     fields = payload.model_dump(exclude={"unit_id"})
-    unit = _own(request, OrganisationUnit, payload.unit_id, "unit_id")
+    unit = own(request, OrganisationUnit, payload.unit_id, "unit_id")
     # A login made here is never staff: the admin is given out in the admin only.
-    return Status(201, services.create_person(_provider(request), unit=unit, **fields))
+    return Status(201, services.create_person(caller_provider(request), unit=unit, **fields))
 
 
 @router.get("/people/{int:person_id}", response=PersonOut)
 def get_person(request, person_id: int):
-    return _get(request, PEOPLE, person_id)
+    return get_row(request, PEOPLE, person_id)
 
 
 @router.patch("/people/{int:person_id}", response=PersonOut)
 def update_person(request, person_id: int, payload: PersonPatch):
-    _allow(request, "change", Person)
-    person = _get(request, PEOPLE, person_id)
-    unit = _own(request, OrganisationUnit, payload.unit_id, "unit_id")
+    allow(request, "change", Person)
+    person = get_row(request, PEOPLE, person_id)
+    unit = own(request, OrganisationUnit, payload.unit_id, "unit_id")
     return services.update_person(person, **_changes(payload, {"unit_id": unit}))
 
 
 @router.delete("/people/{int:person_id}", response={204: None})
 def delete_person(request, person_id: int):
-    _allow(request, "delete", Person)
-    services.delete_person(_get(request, PEOPLE, person_id))
+    allow(request, "delete", Person)
+    services.delete_person(get_row(request, PEOPLE, person_id))
     return Status(204, None)
 
 
@@ -362,7 +293,7 @@ class RequesterQuery(PageQuery):
     active: bool | None = None
 
 
-RequesterPage = _page_of("RequesterPage", RequesterOut)
+RequesterPage = page_of("RequesterPage", RequesterOut)
 REQUESTERS = Requester.objects.select_related("person", "customer").prefetch_related("services")
 
 
@@ -378,18 +309,18 @@ def list_requesters(request, query: Query[RequesterQuery]):
             rows = rows.filter(**{lookup: getattr(query, name)})
     if query.active is not None:
         rows = rows.filter(active=query.active)
-    return _page(request, rows.distinct(), query, ("person__name", "customer__name"))
+    return page(request, rows.distinct(), query, ("person__name", "customer__name"))
 
 
 @router.post("/requesters", response={201: RequesterOut})
 def create_requester(request, payload: RequesterIn):
-    _allow(request, "add", Requester)
+    allow(request, "add", Requester)
     return Status(
         201,
         services.authorise_requester(
-            _own(request, Customer, payload.customer_id, "customer_id"),
-            _own(request, Person, payload.person_id, "person_id"),
-            _own_all(request, Service, payload.services, "services"),
+            own(request, Customer, payload.customer_id, "customer_id"),
+            own(request, Person, payload.person_id, "person_id"),
+            own_all(request, Service, payload.services, "services"),
             active=payload.active,
         ),
     )
@@ -397,25 +328,25 @@ def create_requester(request, payload: RequesterIn):
 
 @router.get("/requesters/{int:requester_id}", response=RequesterOut)
 def get_requester(request, requester_id: int):
-    return _get(request, REQUESTERS, requester_id)
+    return get_row(request, REQUESTERS, requester_id)
 
 
 @router.patch("/requesters/{int:requester_id}", response=RequesterOut)
 def update_requester(request, requester_id: int, payload: RequesterPatch):
-    _allow(request, "change", Requester)
-    requester = _get(request, REQUESTERS, requester_id)
+    allow(request, "change", Requester)
+    requester = get_row(request, REQUESTERS, requester_id)
     chosen = payload.services
     return services.update_requester(
         requester,
-        services=None if chosen is None else _own_all(request, Service, chosen, "services"),
+        services=None if chosen is None else own_all(request, Service, chosen, "services"),
         active=payload.active,
     )
 
 
 @router.delete("/requesters/{int:requester_id}", response={204: None})
 def delete_requester(request, requester_id: int):
-    _allow(request, "delete", Requester)
-    services.delete_requester(_get(request, Requester, requester_id))
+    allow(request, "delete", Requester)
+    services.delete_requester(get_row(request, Requester, requester_id))
     return Status(204, None)
 
 
@@ -458,7 +389,7 @@ class TeamQuery(PageQuery):
     member: RowId | None = None
 
 
-TeamPage = _page_of("TeamPage", TeamOut)
+TeamPage = page_of("TeamPage", TeamOut)
 TEAMS = Team.objects.prefetch_related("members")
 
 
@@ -471,19 +402,19 @@ def list_teams(request, query: Query[TeamQuery]):
         rows = rows.filter(active=query.active)
     if query.member is not None:
         rows = rows.filter(members=query.member)
-    return _page(request, rows.distinct(), query, ("name", "email"))
+    return page(request, rows.distinct(), query, ("name", "email"))
 
 
 @router.post("/teams", response={201: TeamOut})
 def create_team(request, payload: TeamIn):
-    _allow(request, "add", Team)
+    allow(request, "add", Team)
     fields = payload.model_dump(exclude={"unit_id", "members"})
     return Status(
         201,
         services.create_team(
-            _provider(request),
-            unit=_own(request, OrganisationUnit, payload.unit_id, "unit_id"),
-            members=_own_all(request, Person, payload.members, "members"),
+            caller_provider(request),
+            unit=own(request, OrganisationUnit, payload.unit_id, "unit_id"),
+            members=own_all(request, Person, payload.members, "members"),
             **fields,
         ),
     )
@@ -491,24 +422,24 @@ def create_team(request, payload: TeamIn):
 
 @router.get("/teams/{int:team_id}", response=TeamOut)
 def get_team(request, team_id: int):
-    return _get(request, TEAMS, team_id)
+    return get_row(request, TEAMS, team_id)
 
 
 @router.patch("/teams/{int:team_id}", response=TeamOut)
 def update_team(request, team_id: int, payload: TeamPatch):
-    _allow(request, "change", Team)
-    team = _get(request, TEAMS, team_id)
-    references = {"unit_id": _own(request, OrganisationUnit, payload.unit_id, "unit_id")}
+    allow(request, "change", Team)
+    team = get_row(request, TEAMS, team_id)
+    references = {"unit_id": own(request, OrganisationUnit, payload.unit_id, "unit_id")}
     if payload.members is not None:
-        references["members"] = _own_all(request, Person, payload.members, "members")
+        references["members"] = own_all(request, Person, payload.members, "members")
     services.update_team(team, **_changes(payload, references))
-    return _get(request, TEAMS, team_id)
+    return get_row(request, TEAMS, team_id)
 
 
 @router.delete("/teams/{int:team_id}", response={204: None})
 def delete_team(request, team_id: int):
-    _allow(request, "delete", Team)
-    services.delete_team(_get(request, Team, team_id))
+    allow(request, "delete", Team)
+    services.delete_team(get_row(request, Team, team_id))
     return Status(204, None)
 
 
@@ -548,7 +479,7 @@ class ProfileQuery(PageQuery):
     holder: RowId | None = None
 
 
-ProfilePage = _page_of("ProfilePage", ProfileOut)
+ProfilePage = page_of("ProfilePage", ProfileOut)
 PROFILES = Profile.objects.prefetch_related("holders")
 
 
@@ -558,48 +489,48 @@ def list_profiles(request, query: Query[ProfileQuery]):
     for name, lookup in (("unit", "unit_id"), ("team", "team_id"), ("holder", "holders")):
         if getattr(query, name) is not None:
             rows = rows.filter(**{lookup: getattr(query, name)})
-    return _page(request, rows.distinct(), query, ("name", "description"))
+    return page(request, rows.distinct(), query, ("name", "description"))
 
 
 @router.post("/profiles", response={201: ProfileOut})
 def create_profile(request, payload: ProfileIn):
-    _allow(request, "add", Profile)
+    allow(request, "add", Profile)
     return Status(
         201,
         services.create_profile(
-            _provider(request),
+            caller_provider(request),
             payload.name,
             description=payload.description,
-            unit=_own(request, OrganisationUnit, payload.unit_id, "unit_id"),
-            team=_own(request, Team, payload.team_id, "team_id"),
-            holders=_own_all(request, Person, payload.holders, "holders"),
+            unit=own(request, OrganisationUnit, payload.unit_id, "unit_id"),
+            team=own(request, Team, payload.team_id, "team_id"),
+            holders=own_all(request, Person, payload.holders, "holders"),
         ),
     )
 
 
 @router.get("/profiles/{int:profile_id}", response=ProfileOut)
 def get_profile(request, profile_id: int):
-    return _get(request, PROFILES, profile_id)
+    return get_row(request, PROFILES, profile_id)
 
 
 @router.patch("/profiles/{int:profile_id}", response=ProfileOut)
 def update_profile(request, profile_id: int, payload: ProfilePatch):
-    _allow(request, "change", Profile)
-    profile = _get(request, PROFILES, profile_id)
+    allow(request, "change", Profile)
+    profile = get_row(request, PROFILES, profile_id)
     references: dict[str, Any] = {
-        "unit_id": _own(request, OrganisationUnit, payload.unit_id, "unit_id"),
-        "team_id": _own(request, Team, payload.team_id, "team_id"),
+        "unit_id": own(request, OrganisationUnit, payload.unit_id, "unit_id"),
+        "team_id": own(request, Team, payload.team_id, "team_id"),
     }
     if payload.holders is not None:
-        references["holders"] = _own_all(request, Person, payload.holders, "holders")
+        references["holders"] = own_all(request, Person, payload.holders, "holders")
     services.update_profile(profile, **_changes(payload, references))
-    return _get(request, PROFILES, profile_id)
+    return get_row(request, PROFILES, profile_id)
 
 
 @router.delete("/profiles/{int:profile_id}", response={204: None})
 def delete_profile(request, profile_id: int):
-    _allow(request, "delete", Profile)
-    services.delete_profile(_get(request, Profile, profile_id))
+    allow(request, "delete", Profile)
+    services.delete_profile(get_row(request, Profile, profile_id))
     return Status(204, None)
 
 
@@ -648,7 +579,7 @@ class ProcedureQuery(PageQuery):
     active: bool | None = None
 
 
-ProcedurePage = _page_of("ProcedurePage", ProcedureOut)
+ProcedurePage = page_of("ProcedurePage", ProcedureOut)
 PROCEDURES = Procedure.objects.prefetch_related(
     Prefetch("responsibilities", StepResponsibility.objects.select_related("profile"))
 )
@@ -661,7 +592,7 @@ def list_procedures(request, query: Query[ProcedureQuery]):
         rows = rows.filter(workflow=query.workflow)
     if query.active is not None:
         rows = rows.filter(active=query.active)
-    return _page(request, rows, query, ("name",))
+    return page(request, rows, query, ("name",))
 
 
 @router.post(
@@ -672,36 +603,36 @@ def list_procedures(request, query: Query[ProcedureQuery]):
     "Accountable profiles for a step is refused with 422 naming the step.",
 )
 def create_procedure(request, payload: ProcedureIn):
-    _allow(request, "add", Procedure)
+    allow(request, "add", Procedure)
     procedure = services.set_procedure(
-        _provider(request),
+        caller_provider(request),
         payload.workflow,
         payload.name,
         payload.raci,
         based_on=payload.based_on,
     )
-    return Status(201, _get(request, PROCEDURES, procedure.pk))
+    return Status(201, get_row(request, PROCEDURES, procedure.pk))
 
 
 @router.get("/procedures/{int:procedure_id}", response=ProcedureOut)
 def get_procedure(request, procedure_id: int):
-    return _get(request, PROCEDURES, procedure_id)
+    return get_row(request, PROCEDURES, procedure_id)
 
 
 @router.post("/procedures/{int:procedure_id}/retire", response=ProcedureOut)
 def retire_procedure(request, procedure_id: int):
     """Take the procedure out of force, with no successor."""
-    _allow(request, "change", Procedure)
-    services.retire_procedure(_get(request, Procedure, procedure_id))
-    return _get(request, PROCEDURES, procedure_id)
+    allow(request, "change", Procedure)
+    services.retire_procedure(get_row(request, Procedure, procedure_id))
+    return get_row(request, PROCEDURES, procedure_id)
 
 
 @router.post("/procedures/{int:procedure_id}/restore", response={201: ProcedureOut})
 def restore_procedure(request, procedure_id: int):
     """Put an earlier version back in force, as a new version."""
-    _allow(request, "add", Procedure)
-    restored = services.restore_procedure(_get(request, Procedure, procedure_id))
-    return Status(201, _get(request, PROCEDURES, restored.pk))
+    allow(request, "add", Procedure)
+    restored = services.restore_procedure(get_row(request, Procedure, procedure_id))
+    return Status(201, get_row(request, PROCEDURES, restored.pk))
 
 
 @router.get(
@@ -709,7 +640,7 @@ def restore_procedure(request, procedure_id: int):
     summary="The procedure as a USM-WIF workflow document",
 )
 def export_procedure(request, procedure_id: int):
-    return procedure_to_wif(_get(request, PROCEDURES, procedure_id))
+    return procedure_to_wif(get_row(request, PROCEDURES, procedure_id))
 
 
 @router.post(
@@ -718,11 +649,13 @@ def export_procedure(request, procedure_id: int):
     summary="Put a USM-WIF workflow document's responsibilities in force",
 )
 def import_procedure(request, document: Body[dict[str, Any]], create_profiles: bool = False):
-    _allow(request, "add", Procedure)
+    allow(request, "add", Procedure)
     if create_profiles:
-        _allow(request, "add", Profile)
-    procedure = procedure_from_wif(_provider(request), document, create_profiles=create_profiles)
-    return Status(201, _get(request, PROCEDURES, procedure.pk))
+        allow(request, "add", Profile)
+    procedure = procedure_from_wif(
+        caller_provider(request), document, create_profiles=create_profiles
+    )
+    return Status(201, get_row(request, PROCEDURES, procedure.pk))
 
 
 # -- work instructions -------------------------------------------------------------------------------
@@ -766,7 +699,7 @@ class WorkInstructionQuery(PageQuery):
     step: str | None = Field(None, max_length=20)
 
 
-WorkInstructionPage = _page_of("WorkInstructionPage", WorkInstructionOut)
+WorkInstructionPage = page_of("WorkInstructionPage", WorkInstructionOut)
 
 
 @router.get(
@@ -778,7 +711,7 @@ def list_work_instructions(request, query: Query[WorkInstructionQuery]):
         rows = rows.filter(service_id=query.service)
     if query.step:
         rows = rows.filter(step=query.step)
-    return _page(request, rows, query, ("title", "text"))
+    return page(request, rows, query, ("title", "text"))
 
 
 @router.post(
@@ -787,11 +720,11 @@ def list_work_instructions(request, query: Query[WorkInstructionQuery]):
     description="Creates the instruction, or replaces the one the service has for that step.",
 )
 def create_work_instruction(request, payload: WorkInstructionIn):
-    _allow(request, "add", WorkInstruction)
+    allow(request, "add", WorkInstruction)
     return Status(
         201,
         services.set_work_instruction(
-            _own(request, Service, payload.service_id, "service_id"),
+            own(request, Service, payload.service_id, "service_id"),
             payload.step,
             payload.title,
             text=payload.text,
@@ -802,18 +735,18 @@ def create_work_instruction(request, payload: WorkInstructionIn):
 
 @router.get("/work-instructions/{int:instruction_id}", response=WorkInstructionOut)
 def get_work_instruction(request, instruction_id: int):
-    return _get(request, WorkInstruction, instruction_id)
+    return get_row(request, WorkInstruction, instruction_id)
 
 
 @router.patch("/work-instructions/{int:instruction_id}", response=WorkInstructionOut)
 def update_work_instruction(request, instruction_id: int, payload: WorkInstructionPatch):
-    _allow(request, "change", WorkInstruction)
-    instruction = _get(request, WorkInstruction, instruction_id)
+    allow(request, "change", WorkInstruction)
+    instruction = get_row(request, WorkInstruction, instruction_id)
     return services.update_work_instruction(instruction, **_changes(payload, {}))
 
 
 @router.delete("/work-instructions/{int:instruction_id}", response={204: None})
 def delete_work_instruction(request, instruction_id: int):
-    _allow(request, "delete", WorkInstruction)
-    services.delete_work_instruction(_get(request, WorkInstruction, instruction_id))
+    allow(request, "delete", WorkInstruction)
+    services.delete_work_instruction(get_row(request, WorkInstruction, instruction_id))
     return Status(204, None)

@@ -6,13 +6,12 @@ Mounted without a name (`app.add_typer(organisation_app)`), so its groups sit at
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 
 import typer
 
-from usm.console import FAILURE, emit_json, fail
+from usm.console import FAILURE, database_command, emit_json, fail, find_provider
 
 organisation_app = typer.Typer(no_args_is_help=True)
 provider_app = typer.Typer(help="Service providers (tenants) and their first administrator.")
@@ -27,60 +26,10 @@ PROVIDER = typer.Option(..., "--provider", "-p", help="The provider's slug")
 JSON = typer.Option(False, "--json", help="Print JSON instead of text")
 
 
-def _django() -> None:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "usm.settings")
-    import django
-
-    django.setup()
-
-
-def _one_line(error) -> str:
-    if hasattr(error, "error_dict"):
-        return "; ".join(
-            # A file's messages already start with its path.
-            f"{field}: {message}" if field not in ("__all__", "file") else message
-            for field, messages in error.message_dict.items()
-            for message in messages
-        )
-    return "; ".join(error.messages)
-
-
 def _run(action):
-    """Run `action` against the database; user errors become one line and exit 2, a database
-    that is not set up one line and exit 1."""
-    _django()
-    from django.core.exceptions import ValidationError
-    from django.db import DatabaseError, IntegrityError
-
-    from usm.conflicts import StaleUpdate
-
-    try:
+    """Run `action` against the database with the shared CLI error handling."""
+    with database_command():
         return action()
-    except (ValidationError, StaleUpdate) as exc:
-        fail(_one_line(exc) if isinstance(exc, ValidationError) else str(exc))
-    except IntegrityError as exc:
-        # Someone else wrote the same thing at the same moment; running again will tell.
-        fail(f"conflicts with what was just stored ({_first_line(exc)}); try again", FAILURE)
-    except DatabaseError as exc:
-        fail(
-            f"the database cannot be used ({_first_line(exc)}); has 'usm migrate' been run?",
-            FAILURE,
-        )
-
-
-def _first_line(exc: Exception) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
-
-
-def _provider(slug: str):
-    from usm.organisation.models import Provider
-
-    provider = Provider.objects.filter(slug=slug).first()
-    if provider is None:
-        known = ", ".join(Provider.objects.values_list("slug", flat=True)) or "none yet"
-        fail(f"there is no provider '{slug}' (known: {known})")
-    return provider
 
 
 # -- providers ---------------------------------------------------------------------------------------
@@ -143,7 +92,7 @@ def export_procedure(
         from usm.organisation.models import Procedure
         from usm.organisation.wif import procedure_to_wif
 
-        chosen = Procedure.objects.filter(provider=_provider(provider), workflow=workflow)
+        chosen = Procedure.objects.filter(provider=find_provider(provider), workflow=workflow)
         chosen = (
             chosen.filter(version=version) if version is not None else chosen.filter(active=True)
         )
@@ -179,7 +128,9 @@ def import_procedure(
         from usm.organisation.wif import procedure_from_wif, read_procedure_file
 
         document = read_procedure_file(source)
-        return procedure_from_wif(_provider(provider), document, create_profiles=create_profiles)
+        return procedure_from_wif(
+            find_provider(provider), document, create_profiles=create_profiles
+        )
 
     procedure = _run(load)
     rows = list(procedure.responsibilities.values_list("step", "profile__name", "role"))

@@ -31,22 +31,13 @@ from usm.organisation.models import (
     Team,
     WorkInstruction,
 )
+from usm.row_checks import apply_changes, refuse_nul, unique_per_provider
 
 # The order RACI letters are written in, whatever order a caller gave them.
 RACI_ORDER = "RACI"
 
 
 # -- shared checks -----------------------------------------------------------------------------------
-def _refuse_nul(instance: models.Model) -> None:
-    # PostgreSQL cannot store NUL in text; SQLite can. Refusing it everywhere keeps both alike and
-    # turns a database error into an answer naming the field.
-    for model_field in instance._meta.concrete_fields:
-        if isinstance(model_field, models.CharField | models.TextField):
-            value = getattr(instance, model_field.attname)
-            if isinstance(value, str) and "\x00" in value:
-                raise ValidationError({model_field.name: "must not contain NUL characters"})
-
-
 # Fields unique within a provider, checked before saving so that a clash names its field (the
 # database constraint would only name the row).
 UNIQUE_PER_PROVIDER: dict[type[models.Model], tuple[tuple[str, str], ...]] = {
@@ -58,16 +49,9 @@ UNIQUE_PER_PROVIDER: dict[type[models.Model], tuple[tuple[str, str], ...]] = {
 
 
 def _store(instance: models.Model) -> models.Model:
-    _refuse_nul(instance)
+    refuse_nul(instance)
     for field_name, what in UNIQUE_PER_PROVIDER.get(type(instance), ()):
-        value = getattr(instance, field_name)
-        clash = (
-            type(instance)
-            ._default_manager.filter(provider_id=instance.provider_id, **{field_name: value})
-            .exclude(pk=instance.pk)
-        )
-        if value not in (None, "") and clash.exists():
-            raise ValidationError({field_name: f"there is already a {what} '{value}'"})
+        unique_per_provider(instance, field_name, what)
     instance.full_clean()
     instance.save()
     return instance
@@ -84,15 +68,6 @@ def store(instance: models.Model) -> models.Model:
     return _store(instance)
 
 
-def _apply(instance: models.Model, changes: Mapping[str, Any], allowed: Iterable[str]) -> None:
-    allowed = set(allowed)
-    refused = sorted(set(changes) - allowed)
-    if refused:
-        raise ValidationError(dict.fromkeys(refused, "cannot be changed here"))
-    for name, value in changes.items():
-        setattr(instance, name, value)
-
-
 def _check_members(provider: Provider, field_name: str, rows: Iterable[models.Model]) -> list:
     rows = list(rows)
     foreign = [str(row) for row in rows if row.provider_id != provider.pk]
@@ -105,7 +80,7 @@ def _check_members(provider: Provider, field_name: str, rows: Iterable[models.Mo
 @transaction.atomic
 def create_provider(name: str, slug: str) -> Provider:
     provider = Provider(name=name, slug=slug)
-    _refuse_nul(provider)
+    refuse_nul(provider)
     if Provider.objects.filter(slug=slug).exists():
         raise ValidationError({"slug": f"there is already a provider '{slug}'"})
     if Provider.objects.filter(name=name).exists():
@@ -117,8 +92,8 @@ def create_provider(name: str, slug: str) -> Provider:
 
 @transaction.atomic
 def update_provider(provider: Provider, **changes) -> Provider:
-    _apply(provider, changes, {"name", "slug"})
-    _refuse_nul(provider)
+    apply_changes(provider, changes, {"name", "slug"})
+    refuse_nul(provider)
     provider.full_clean()
     provider.save()
     return provider
@@ -163,7 +138,7 @@ def create_unit(
 
 @transaction.atomic
 def update_unit(unit: OrganisationUnit, **changes) -> OrganisationUnit:
-    _apply(unit, changes, UNIT_FIELDS)
+    apply_changes(unit, changes, UNIT_FIELDS)
     return _store(unit)
 
 
@@ -191,7 +166,7 @@ def create_customer(
 
 @transaction.atomic
 def update_customer(customer: Customer, **changes) -> Customer:
-    _apply(customer, changes, CUSTOMER_FIELDS)
+    apply_changes(customer, changes, CUSTOMER_FIELDS)
     return _store(customer)
 
 
@@ -232,7 +207,7 @@ def create_person(
 
 @transaction.atomic
 def update_person(person: Person, **changes) -> Person:
-    _apply(person, changes, PERSON_FIELDS)
+    apply_changes(person, changes, PERSON_FIELDS)
     _store(person)
     if person.user_id is not None and "active" in changes:
         # A person who leaves loses the login with it, the admin included.
@@ -373,7 +348,7 @@ def create_team(
 
 @transaction.atomic
 def update_team(team: Team, *, members: Iterable[Person] | None = None, **changes) -> Team:
-    _apply(team, changes, TEAM_FIELDS)
+    apply_changes(team, changes, TEAM_FIELDS)
     _store(team)
     if members is not None:
         set_team_members(team, members)
@@ -416,7 +391,7 @@ def create_profile(
 def update_profile(
     profile: Profile, *, holders: Iterable[Person] | None = None, **changes
 ) -> Profile:
-    _apply(profile, changes, PROFILE_FIELDS)
+    apply_changes(profile, changes, PROFILE_FIELDS)
     _store(profile)
     if holders is not None:
         assign_holders(profile, holders)
@@ -577,7 +552,7 @@ def set_procedure(
         version=(history[-1].version + 1) if history else 1,
         active=True,
     )
-    _refuse_nul(procedure)
+    refuse_nul(procedure)
     procedure.full_clean()
     procedure.save()
     StepResponsibility.objects.bulk_create(
@@ -659,7 +634,7 @@ def set_work_instruction(
         text=text,
         links=clean_links(list(links)),
     )
-    _refuse_nul(draft)
+    refuse_nul(draft)
     instruction = WorkInstruction.objects.filter(service=service, step=step).first() or draft
     instruction.title, instruction.text, instruction.links = draft.title, draft.text, draft.links
     return _store(instruction)
@@ -669,8 +644,8 @@ def set_work_instruction(
 def update_work_instruction(instruction: WorkInstruction, **changes) -> WorkInstruction:
     if "links" in changes:
         changes = {**changes, "links": clean_links(changes["links"])}
-    _apply(instruction, changes, {"title", "text", "links", "step"})
-    _refuse_nul(instruction)
+    apply_changes(instruction, changes, {"title", "text", "links", "step"})
+    refuse_nul(instruction)
     clash = WorkInstruction.objects.filter(
         service_id=instruction.service_id, step=instruction.step
     ).exclude(pk=instruction.pk)
