@@ -179,3 +179,13 @@ def test_a_work_instruction_names_a_model_step_and_web_links(service, step, link
         services.set_work_instruction(service, step, "Title", links=links)
     assert list(field_errors(excinfo)) == [field]
     assert not WorkInstruction.objects.exists()
+
+
+def test_a_new_provider_starts_with_the_default_matrices(db):
+    from usm.agreements.models import MatrixCell
+    from usm.organisation.services import create_provider
+
+    provider = create_provider("Fresh Provider", "fresh")
+    cells = MatrixCell.objects.filter(provider=provider)
+    assert cells.filter(matrix="priority").count() == 9
+    assert cells.filter(matrix="risk").count() == 25

@@ -87,6 +87,10 @@ def create_provider(name: str, slug: str) -> Provider:
         raise ValidationError({"name": f"there is already a provider named '{name}'"})
     provider.full_clean()
     provider.save()
+    # A new provider classifies with USM's default priority and risk matrices until it sets its own.
+    from usm.agreements.services import install_default_matrices
+
+    install_default_matrices(provider)
     return provider
 
 
