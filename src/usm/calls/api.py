@@ -3,10 +3,11 @@
 
 # No `from __future__ import annotations`: django-ninja reads the parameter annotations at import.
 from django.shortcuts import get_object_or_404
-from ninja import File, Query, Router, Schema, Status
+from ninja import Field, File, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 from ninja.pagination import CursorPagination, paginate
 
+from usm.api.crud import RowId
 from usm.api.scoping import provider_id_of, scoped, scoped_get
 from usm.calls import services
 from usm.calls.models import Call, CallEvent
@@ -33,16 +34,16 @@ router = Router(tags=["calls"])
 
 
 class CallFilters(Schema):
-    status: str | None = None
-    process: str | None = None
-    call_type: str | None = None
-    customer_id: int | None = None
-    service_id: int | None = None
-    team_id: int | None = None
-    assignee_id: int | None = None
-    workflow: int | None = None
+    status: str | None = Field(None, max_length=20)
+    process: str | None = Field(None, max_length=5)
+    call_type: str | None = Field(None, max_length=20)
+    customer_id: RowId | None = None
+    service_id: RowId | None = None
+    team_id: RowId | None = None
+    assignee_id: RowId | None = None
+    workflow: int | None = Field(None, ge=1, le=8)
     open: bool | None = None
-    q: str | None = None
+    q: str | None = Field(None, max_length=200)
 
 
 def _call(request, number: str) -> Call:
@@ -111,7 +112,7 @@ def list_calls(request, filters: Query[CallFilters]):
 
 
 @router.get("/queue", response=list[CallOut], summary="Open calls of a team, most urgent first")
-def queue(request, team_id: int, limit: int = Query(50, ge=1, le=200)):
+def queue(request, team_id: RowId, limit: int = Query(50, ge=1, le=200)):
     calls = scoped(request.auth, Call.objects.all()).filter(assignee_team_id=team_id)
     calls = calls.exclude(status__in=(*services.ENDED, "waiting"))
     return calls.order_by("resolution_due", "id")[:limit]

@@ -6,16 +6,18 @@ from datetime import datetime
 
 from ninja import Field, Schema
 
+from usm.api.crud import RowId
+
 
 class CallIn(Schema):
     call_type: str = Field(description="wish, rfc, incident, service_request or risk")
     summary: str = Field(min_length=1, max_length=300)
     description: str = ""
     channel: str = "api"
-    requester_id: int | None = None
-    customer_id: int | None = None
-    service_id: int | None = None
-    mir_item_ids: list[int] = []
+    requester_id: RowId | None = None
+    customer_id: RowId | None = None
+    service_id: RowId | None = None
+    mir_item_ids: list[RowId] = Field([], max_length=100)
     category: str = ""
     impact: int | None = Field(None, ge=1, le=9)
     urgency: int | None = Field(None, ge=1, le=9)
@@ -100,7 +102,7 @@ class LinkIn(Schema):
 
 
 class AssignIn(Schema):
-    person_id: int | None = Field(
+    person_id: RowId | None = Field(
         description="The person to work on it; null hands it back to the team"
     )
 
@@ -136,8 +138,8 @@ class MonitoringIn(Schema):
     key: str = Field(min_length=1, max_length=110)
     summary: str = Field(min_length=1, max_length=300)
     description: str = ""
-    service_id: int | None = None
-    mir_item_id: int | None = None
+    service_id: RowId | None = None
+    mir_item_id: RowId | None = None
     impact: int | None = Field(None, ge=1, le=9)
     urgency: int | None = Field(None, ge=1, le=9)
 
