@@ -10,6 +10,7 @@ from django.db.models import Model, Q, QuerySet
 from django.http import Http404
 from ninja import Field, Schema
 from ninja.errors import HttpError
+from ninja.pagination import LimitOffsetPagination
 
 from usm.api.scoping import provider_id_of, scoped, scoped_get
 from usm.organisation.models import Provider
@@ -27,6 +28,15 @@ class PageQuery(Schema):
     limit: int = Field(50, ge=1, le=MAX_LIMIT, description=f"At most {MAX_LIMIT}")
     offset: int = Field(0, ge=0, le=MAX_OFFSET)
     q: str | None = Field(None, max_length=200, description="Search text")
+
+
+class BoundedPagination(LimitOffsetPagination):
+    """Ninja's limit/offset paging with an offset the database driver can take: an offset past
+    a 64-bit integer is refused with a 422 instead of failing inside the query."""
+
+    class Input(Schema):
+        limit: int = Field(50, ge=1, le=MAX_LIMIT, description=f"At most {MAX_LIMIT}")
+        offset: int = Field(0, ge=0, le=MAX_OFFSET)
 
 
 def page(request, queryset: QuerySet, query: PageQuery, search: tuple[str, ...] = ()) -> dict:

@@ -7,8 +7,9 @@ from typing import Any
 from django.db.models import Q
 from django.http import HttpResponse
 from ninja import Field, Router, Schema, Status
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 
+from usm.api.crud import BoundedPagination, RowId
 from usm.api.scoping import scoped, scoped_get
 from usm.mir.choices import ItemStatus, RelationKind
 from usm.mir.models import MirChange, MirItem, MirRelation
@@ -109,12 +110,12 @@ def _items(request):
 
 
 @router.get("/items", response=list[MirItemOut], summary="MIR items, filtered and paginated")
-@paginate(LimitOffsetPagination, max_limit=500)
+@paginate(BoundedPagination)
 def list_items(
     request,
     type: str | None = None,
     status: ItemStatus | None = None,
-    owner: int | None = None,
+    owner: RowId | None = None,
     service: str | None = None,
     q: str | None = None,
 ):
@@ -157,7 +158,7 @@ def get_item(request, identifier: str):
     response=list[MirChangeOut],
     summary="Every change of one MIR item, newest first",
 )
-@paginate(LimitOffsetPagination, max_limit=500)
+@paginate(BoundedPagination)
 def item_history(request, identifier: str):
     item = scoped_get(request.user, MirItem, identifier=identifier)
     return scoped(request.user, MirChange.objects.filter(item=item)).select_related("actor")

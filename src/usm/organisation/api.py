@@ -561,7 +561,7 @@ class ProcedureOut(Schema):
 
 
 class ProcedureIn(Schema):
-    workflow: int = Field(..., description="Workflow template number (1-8)")
+    workflow: int = Field(..., ge=1, le=32767, description="Workflow template number (1-8)")
     name: str
     raci: dict[str, dict[str, str | list[str]]] = Field(
         ...,
@@ -570,7 +570,10 @@ class ProcedureIn(Schema):
         examples=[{"OPS-1": {"Desk coordinator": "A", "Operator": "R"}}],
     )
     based_on: int | None = Field(
-        None, description="The version this edit started from; a newer one in force gives 409"
+        None,
+        ge=1,
+        le=2**31 - 1,
+        description="The version this edit started from; a newer one in force gives 409",
     )
 
 
