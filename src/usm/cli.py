@@ -11,6 +11,7 @@ import typer
 from usm.api.commands import token_app
 from usm.calls.commands import call_app
 from usm.console import fail
+from usm.control.commands import control_app, worker
 from usm.mir.commands import mir_app
 from usm.model.commands import model_app
 from usm.model.frameworks.commands import frameworks_app
@@ -28,6 +29,8 @@ app.add_typer(frameworks_app, name="frameworks")
 app.add_typer(call_app, name="call")
 app.add_typer(mir_app, name="mir")
 app.add_typer(token_app, name="token")
+app.add_typer(control_app, name="control")
+app.command("worker")(worker)
 # Contributes the `provider` and `procedure` groups at the top level.
 app.add_typer(organisation_app)
 

@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "usm.agreements",
     "usm.mir",
     "usm.calls",
+    "usm.control",
     "usm.api",
     "usm.web",
 ]

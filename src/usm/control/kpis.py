@@ -1,0 +1,449 @@
+"""Key figures of process control, read from the call register and its event log.
+
+Nothing here is stored or counted along the way: every figure is an aggregate query over the
+rows as they are, so it cannot drift from the register. The definitions (docs/control.md has
+them in prose):
+
+- intake: calls registered in the period; a forked call counts in the process it was forked into.
+- throughput: calls closed in the period; aborted calls are counted apart.
+- backlog: calls open at the end of the period (or now, if that is earlier), and their age then.
+  "Open" is read from the timestamps (registered before, not closed or aborted before), so the
+  backlog of a past month is what it was then.
+- lead time of a call: registration to closing; of a workflow: its accepting call's lead time;
+  of a step: from the moment the step became the call's current one (registration, the previous
+  completion, the resumption after a fork, or a repeat) to its completion.
+- first-time-right: closed workflows none of whose calls repeated a step; repeat rate: repeats
+  per step completion.
+- forks: per dynamic workflow, how often its accepting process forked each way (INC to CHM is
+  workflow 3, to OPS workflow 4; IMP to CTM, CHM or OPS is 6, 7 or 8).
+- SLA compliance, per agreement and per deadline: of the calls whose deadline fell in the period,
+  those answered in time (met), late or still owed after it (missed), and still owed with the
+  deadline ahead (pending: only when the period reaches past now). Aborted calls are left out.
+- breaches: `deadline_breached` events recorded in the period.
+- residual risks: risks open at the end of the period, and those of them whose cause is known
+  (known errors).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import datetime
+
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
+from django.utils import timezone
+
+from usm.calls.models import Call, CallEvent
+from usm.control.measures import (
+    EMPTY,
+    distribution,
+    distributions,
+    distributions_sql,
+    epoch_sql,
+    seconds_between,
+    seconds_until,
+)
+from usm.control.periods import Period
+from usm.model import Dynamicity, reference_model
+
+# The events after which a step is the call's current one.
+STEP_STARTS = ("registered", "step_completed", "resumed", "repeated", "reclassified")
+DEADLINES = ("response", "resolution")
+DONE_FIELD = {"response": "responded_at", "resolution": "resolved_at"}
+
+
+@dataclass(frozen=True)
+class Slice:
+    """Narrows every figure to one process, workflow, customer, service or team."""
+
+    process: str | None = None
+    workflow: int | None = None
+    customer_id: int | None = None
+    service_id: int | None = None
+    team_id: int | None = None
+
+    def of_calls(self, calls: QuerySet[Call]) -> QuerySet[Call]:
+        lookups = {
+            "process": self.process,
+            "workflow": self.workflow,
+            "customer_id": self.customer_id,
+            "service_id": self.service_id,
+            "assignee_team_id": self.team_id,
+        }
+        return calls.filter(**{k: v for k, v in lookups.items() if v is not None})
+
+    def of_events(self, events: QuerySet[CallEvent]) -> QuerySet[CallEvent]:
+        # Events before a dynamic workflow's fork carry no workflow number; the accepting
+        # call's row has it once it is known.
+        lookups = {
+            "process": self.process,
+            "root__workflow": self.workflow,
+            "call__customer_id": self.customer_id,
+            "call__service_id": self.service_id,
+            "team_id": self.team_id,
+        }
+        return events.filter(**{k: v for k, v in lookups.items() if v is not None})
+
+    def as_dict(self) -> dict:
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
+
+def _counts(queryset: QuerySet, *fields: str) -> dict:
+    rows = queryset.order_by().values_list(*fields).annotate(n=Count("pk"))
+    if len(fields) == 1:
+        return {row[0]: row[1] for row in rows}
+    return {tuple(row[:-1]): row[-1] for row in rows}
+
+
+def _rate(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
+def _in(period: Period, field: str) -> Q:
+    return Q(**{f"{field}__gte": period.start, f"{field}__lt": period.end})
+
+
+def open_at(calls: QuerySet[Call], moment: datetime) -> QuerySet[Call]:
+    """The calls that were open at `moment`: registered before it, not ended before it."""
+    return calls.filter(created_at__lt=moment).filter(
+        Q(closed_at__isnull=True) | Q(closed_at__gte=moment)
+    )
+
+
+def kpis(
+    calls: QuerySet[Call],
+    events: QuerySet[CallEvent],
+    period: Period,
+    where: Slice | None = None,
+    *,
+    as_of: datetime | None = None,
+) -> dict:
+    """Every figure for `period`, over `calls` and `events` (already narrowed to what the reader
+    may see), sliced by `where`. `as_of` is "now" (a simulated clock in tests)."""
+    where = where or Slice()
+    as_of = as_of or timezone.now()
+    moment = min(period.end, as_of)
+    all_events = events
+    calls, events = where.of_calls(calls), where.of_events(events)
+
+    registered = calls.filter(_in(period, "created_at"))
+    ended = calls.filter(_in(period, "closed_at"))
+    closed, aborted = ended.filter(status="closed"), ended.filter(status="aborted")
+    backlog = open_at(calls, moment)
+    completions = events.filter(_in(period, "at"), kind="step_completed")
+    repeats = events.filter(_in(period, "at"), kind="repeated")
+    breaches = events.filter(_in(period, "at"), kind="deadline_breached")
+    call_lead = seconds_between("created_at", "closed_at")
+    age = seconds_until("created_at", moment)
+
+    roots = calls.filter(accepting=True)
+    closed_roots = roots.filter(_in(period, "closed_at"), status="closed", workflow__isnull=False)
+    completion_count, repeat_count = completions.count(), repeats.count()
+    ftr = first_time_right(closed_roots, all_events)
+
+    return {
+        "period": period.as_dict(),
+        "as_of": as_of.isoformat(),
+        "filters": where.as_dict(),
+        "totals": {
+            "intake": registered.count(),
+            "throughput": closed.count(),
+            "aborted": aborted.count(),
+            "backlog": backlog.count(),
+            "backlog_age": distribution(backlog, age).as_dict(),
+            "lead_time": distribution(closed, call_lead).as_dict(),
+            "workflows_closed": ftr["total"]["closed"],
+            "workflow_lead_time": distribution(closed_roots, call_lead).as_dict(),
+            "first_time_right": ftr["total"]["first_time_right"],
+            "first_time_right_rate": ftr["total"]["rate"],
+            "step_completions": completion_count,
+            "repeats": repeat_count,
+            "repeat_rate": _rate(repeat_count, completion_count),
+            "breaches": _breach_totals(breaches),
+        },
+        "processes": _per_process(
+            registered, closed, aborted, backlog, completions, repeats, call_lead, age
+        ),
+        "workflows": _per_workflow(roots, period, closed_roots, call_lead, ftr["by_workflow"]),
+        "steps": _per_step(all_events, completions, repeats, period),
+        "forks": forks_taken(events, period),
+        "services": _per_party(registered, backlog, "service_id", "service"),
+        "customers": _per_party(registered, backlog, "customer_id", "customer"),
+        "teams": _per_team(backlog, completions),
+        "agreements": sla_by_agreement(calls, events, period, as_of),
+        "risks": residual_risks(backlog, all_events, moment),
+    }
+
+
+def _per_process(registered, closed, aborted, backlog, completions, repeats, lead, age) -> list:
+    intake, throughput = _counts(registered, "process"), _counts(closed, "process")
+    dropped, waiting = _counts(aborted, "process"), _counts(backlog, "process")
+    done, redone = _counts(completions, "process"), _counts(repeats, "process")
+    leads = distributions(closed, lead, F("process"))
+    ages = distributions(backlog, age, F("process"))
+    return [
+        {
+            "process": code,
+            "name": process.name,
+            "intake": intake.get(code, 0),
+            "throughput": throughput.get(code, 0),
+            "aborted": dropped.get(code, 0),
+            "backlog": waiting.get(code, 0),
+            "backlog_age": ages.get(code, EMPTY).as_dict(),
+            "lead_time": leads.get(code, EMPTY).as_dict(),
+            "step_completions": done.get(code, 0),
+            "repeats": redone.get(code, 0),
+            "repeat_rate": _rate(redone.get(code, 0), done.get(code, 0)),
+        }
+        for code, process in reference_model().processes.items()
+    ]
+
+
+def first_time_right(closed_roots: QuerySet[Call], events: QuerySet[CallEvent]) -> dict:
+    """Of the workflows closed (their accepting calls in `closed_roots`), how many went through
+    without any of their calls repeating a step."""
+    repeated = events.filter(root_id=OuterRef("pk"), kind="repeated")
+    rows = (
+        closed_roots.order_by()
+        .values("workflow")
+        .annotate(closed=Count("pk"), clean=Count("pk", filter=~Exists(repeated)))
+    )
+    by_workflow = {row["workflow"]: (row["closed"], row["clean"]) for row in rows}
+    closed = sum(n for n, _ in by_workflow.values())
+    clean = sum(c for _, c in by_workflow.values())
+    return {
+        "by_workflow": by_workflow,
+        "total": {"closed": closed, "first_time_right": clean, "rate": _rate(clean, closed)},
+    }
+
+
+def _per_workflow(roots, period, closed_roots, lead, ftr_by_workflow) -> list:
+    started = _counts(roots.filter(_in(period, "created_at")), "workflow")
+    dropped = _counts(roots.filter(_in(period, "closed_at"), status="aborted"), "workflow")
+    open_roots = _counts(roots.filter(closed_at__isnull=True), "workflow")
+    leads = distributions(closed_roots, lead, F("workflow"))
+    found = []
+    for workflow in reference_model().workflows:
+        closed, clean = ftr_by_workflow.get(workflow.number, (0, 0))
+        found.append(
+            {
+                "workflow": workflow.number,
+                "name": workflow.name,
+                "dynamic": workflow.dynamicity is Dynamicity.DYNAMIC,
+                "started": started.get(workflow.number, 0),
+                "closed": closed,
+                "aborted": dropped.get(workflow.number, 0),
+                "open": open_roots.get(workflow.number, 0),
+                "lead_time": leads.get(workflow.number, EMPTY).as_dict(),
+                "first_time_right": clean,
+                "first_time_right_rate": _rate(clean, closed),
+            }
+        )
+    # A dynamic workflow is one of its candidates until its fork: counted apart until then.
+    found.append(
+        {
+            "workflow": None,
+            "name": "Not yet decided (before the fork)",
+            "dynamic": True,
+            "started": started.get(None, 0),
+            "closed": 0,
+            "aborted": dropped.get(None, 0),
+            "open": open_roots.get(None, 0),
+            "lead_time": EMPTY.as_dict(),
+            "first_time_right": 0,
+            "first_time_right_rate": None,
+        }
+    )
+    return found
+
+
+def step_lead_times(events: QuerySet[CallEvent], completions: QuerySet[CallEvent], period):
+    """Per step, the distribution of the time from the step becoming current to its completion,
+    over the completions in `completions`. The start is the previous step-start event of the
+    same call, which may lie before the period: the window runs over the calls' whole logs."""
+    starts = (
+        events.filter(
+            kind__in=STEP_STARTS,
+            call_id__in=completions.order_by().values("call_id"),
+            at__lt=period.end,
+        )
+        .order_by()
+        .values("id", "call_id", "step", "kind", "at")
+    )
+    starts_sql, starts_params = starts.query.sql_with_params()
+    ids_sql, ids_params = completions.order_by().values("id").query.sql_with_params()
+    rows_sql = f"""
+        SELECT "step" AS grp, {epoch_sql('"at"')} - {epoch_sql('"started"')} AS val FROM (
+            SELECT "id", "step", "kind", "at",
+                   LAG("at") OVER (PARTITION BY "call_id" ORDER BY "at", "id") AS "started"
+            FROM ({starts_sql}) AS starts
+        ) AS timed
+        WHERE "kind" = %s AND "id" IN ({ids_sql})
+    """
+    return distributions_sql(rows_sql, (*starts_params, "step_completed", *ids_params))
+
+
+def _per_step(all_events, completions, repeats, period) -> list:
+    done, redone = _counts(completions, "step"), _counts(repeats, "step")
+    leads = step_lead_times(all_events, completions, period)
+    return [
+        {
+            "step": step.id,
+            "process": step.process,
+            "name": step.name,
+            "completions": done.get(step.id, 0),
+            "repeats": redone.get(step.id, 0),
+            "lead_time": leads.get(step.id, EMPTY).as_dict(),
+        }
+        for step in reference_model().steps
+        if step.id in done or step.id in redone
+    ]
+
+
+def forks_taken(events: QuerySet[CallEvent], period: Period) -> list:
+    """Per dynamic workflow, the forks of its accepting process in the period that chose it."""
+    model = reference_model()
+    dynamic = [w for w in model.workflows if w.dynamicity is Dynamicity.DYNAMIC]
+    forks = events.filter(
+        _in(period, "at"),
+        kind="forked",
+        call_id=F("root_id"),
+        process__in={w.start for w in dynamic},
+    )
+    taken = _counts(forks, "process", "outcome")
+    per_start: dict[str, int] = {}
+    for (process, _), n in taken.items():
+        per_start[process] = per_start.get(process, 0) + n
+    return [
+        {
+            "workflow": w.number,
+            "name": w.name,
+            "process": w.start,
+            "target": w.processes[1],
+            "count": taken.get((w.start, w.processes[1]), 0),
+            "share": _rate(taken.get((w.start, w.processes[1]), 0), per_start.get(w.start, 0)),
+        }
+        for w in dynamic
+    ]
+
+
+def _per_party(registered, backlog, field: str, label: str) -> list:
+    from usm.agreements.models import Service
+    from usm.organisation.models import Customer
+
+    intake, waiting = _counts(registered, field), _counts(backlog, field)
+    model = Service if label == "service" else Customer
+    names = dict(model.objects.filter(pk__in=set(intake) | set(waiting)).values_list("pk", "name"))
+    keys = sorted(set(intake) | set(waiting), key=lambda k: (k is None, names.get(k, ""), k or 0))
+    return [
+        {
+            f"{label}_id": key,
+            "name": names.get(key, f"No {label}"),
+            "intake": intake.get(key, 0),
+            "backlog": waiting.get(key, 0),
+        }
+        for key in keys
+    ]
+
+
+def _per_team(backlog, completions) -> list:
+    from usm.organisation.models import Team
+
+    waiting, done = _counts(backlog, "assignee_team_id"), _counts(completions, "team_id")
+    names = dict(Team.objects.filter(pk__in=set(waiting) | set(done)).values_list("pk", "name"))
+    keys = sorted(set(waiting) | set(done), key=lambda k: (k is None, names.get(k, ""), k or 0))
+    return [
+        {
+            "team_id": key,
+            "name": names.get(key, "No team"),
+            "backlog": waiting.get(key, 0),
+            "step_completions": done.get(key, 0),
+        }
+        for key in keys
+    ]
+
+
+def _breach_totals(breaches: QuerySet[CallEvent]) -> dict:
+    found = _counts(breaches, "outcome")
+    return {which: found.get(which, 0) for which in DEADLINES}
+
+
+def sla_compliance(
+    calls: QuerySet[Call], period: Period, as_of: datetime, by: tuple[str, ...]
+) -> dict:
+    """Per value of the fields `by`, and per deadline: met, missed, pending and the compliance
+    rate (met of those settled) of the calls whose deadline fell in the period."""
+    found: dict = {}
+    for which in DEADLINES:
+        due, done = f"{which}_due", DONE_FIELD[which]
+        settled = calls.exclude(status="aborted").filter(_in(period, due))
+        rows = (
+            settled.order_by()
+            .values(*by)
+            .annotate(
+                met=Count("pk", filter=Q(**{f"{done}__lte": F(due)})),
+                missed=Count(
+                    "pk",
+                    filter=Q(**{f"{done}__gt": F(due)})
+                    | Q(**{f"{done}__isnull": True, f"{due}__lt": as_of}),
+                ),
+                pending=Count("pk", filter=Q(**{f"{done}__isnull": True, f"{due}__gte": as_of})),
+            )
+        )
+        for row in rows:
+            key = tuple(row[f] for f in by) if len(by) > 1 else row[by[0]]
+            found.setdefault(key, {})[which] = {
+                "met": row["met"],
+                "missed": row["missed"],
+                "pending": row["pending"],
+                "rate": _rate(row["met"], row["met"] + row["missed"]),
+            }
+    empty = {"met": 0, "missed": 0, "pending": 0, "rate": None}
+    for figures in found.values():
+        for which in DEADLINES:
+            figures.setdefault(which, dict(empty))
+    return found
+
+
+def sla_by_agreement(calls, events, period: Period, as_of: datetime) -> list:
+    from usm.agreements.models import Agreement
+
+    compliance = sla_compliance(calls, period, as_of, ("agreement_id",))
+    breaches = _counts(
+        events.filter(_in(period, "at"), kind="deadline_breached"), "call__agreement_id", "outcome"
+    )
+    ids = {key for key in compliance if key is not None} | {
+        agreement for agreement, _ in breaches if agreement is not None
+    }
+    agreements = Agreement.objects.filter(pk__in=ids).order_by("kind", "name")
+    return [
+        {
+            "agreement_id": agreement.pk,
+            "code": agreement.code,
+            "name": agreement.name,
+            "kind": agreement.kind,
+            **compliance.get(
+                agreement.pk,
+                {w: {"met": 0, "missed": 0, "pending": 0, "rate": None} for w in DEADLINES},
+            ),
+            "breaches": {w: breaches.get((agreement.pk, w), 0) for w in DEADLINES},
+        }
+        for agreement in agreements
+    ]
+
+
+def residual_risks(backlog: QuerySet[Call], events: QuerySet[CallEvent], moment) -> dict:
+    """Risks still open at `moment`; a known error is one whose cause was found (IMP-3 completed
+    with the outcome `cause_known`) before then."""
+    risks = backlog.filter(process="IMP")
+    cause_known = events.filter(
+        call_id=OuterRef("pk"), kind="step_completed", outcome="cause_known", at__lt=moment
+    )
+    by_level = _counts(risks, "risk_level")
+    return {
+        "open": risks.count(),
+        "known_errors": risks.filter(Exists(cause_known)).count(),
+        "by_level": [
+            {"risk_level": level, "open": by_level[level]}
+            for level in sorted(by_level, key=lambda v: (v is None, v or 0))
+        ],
+    }

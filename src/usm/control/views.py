@@ -1,0 +1,138 @@
+"""The process-control pages: the dashboard and the monthly service report. Staff only (a
+customer's user gets 403); every row read goes through the scoping rule."""
+
+from __future__ import annotations
+
+from datetime import UTC, timedelta
+
+from django.http import Http404
+from django.shortcuts import render
+
+from usm.api.scoping import scoped
+from usm.control import charts, sources
+from usm.control.conformance import conformance
+from usm.control.forms import PeriodForm
+from usm.control.kpis import kpis
+from usm.control.reports import Month, service_report
+from usm.model import reference_model
+from usm.web.access import staff_required
+
+# Deviations listed on the dashboard; the command line lists them all.
+DEVIATIONS_SHOWN = 20
+
+
+@staff_required
+def dashboard(request):
+    form = PeriodForm(request.GET or None)
+    period = form.period()
+    calls, events = sources.visible(request.user)
+    figures = kpis(calls, events, period)
+    checked = conformance(calls, events, period, limit=DEVIATIONS_SHOWN)
+    return render(
+        request,
+        "control/dashboard.html",
+        {
+            "form": form,
+            "period": period,
+            "shown_end": period.end - timedelta(microseconds=1),
+            "figures": figures,
+            "totals": figures["totals"],
+            "conformance": checked,
+            "processes": _with_conformance(figures["processes"], checked["processes"], "process"),
+            "workflows": _with_conformance(figures["workflows"], checked["workflows"], "workflow"),
+            "charts": _charts(figures, checked),
+            "breaches": _recent_breaches(events, period),
+            "reports": _report_links(request.user, period),
+        },
+    )
+
+
+def _with_conformance(rows: list[dict], checked: list[dict], key: str) -> list[dict]:
+    rates = {row[key]: row for row in checked}
+    return [{**row, "conformance": rates.get(row[key])} for row in rows]
+
+
+def _charts(figures: dict, checked: dict) -> dict:
+    agreements = figures["agreements"]
+    # The verb is short enough for a chart label: "CTM Agree".
+    verbs = {code: process.verb for code, process in reference_model().processes.items()}
+    return {
+        "conformance": charts.bar_chart(
+            [
+                charts.Bar(
+                    f"{p['process']} {verbs[p['process']]}", p["rate"], charts.rate_tone(p["rate"])
+                )
+                for p in checked["processes"]
+            ],
+            title="Conformance rate per process",
+            scale=1.0,
+            shown=charts.percent,
+        ),
+        "intake": charts.bar_chart(
+            [
+                charts.Bar(f"{p['process']} {verbs[p['process']]}", p["intake"])
+                for p in figures["processes"]
+            ],
+            title="Intake per process",
+        ),
+        "resolution": charts.bar_chart(
+            [
+                charts.Bar(
+                    f"{a['kind']} {a['name']}",
+                    a["resolution"]["rate"],
+                    charts.rate_tone(a["resolution"]["rate"]),
+                )
+                for a in agreements
+            ],
+            title="Resolution in time per agreement",
+            scale=1.0,
+            shown=charts.percent,
+        )
+        if agreements
+        else "",
+    }
+
+
+def _recent_breaches(events, period, shown: int = 15) -> list:
+    return list(
+        events.filter(kind="deadline_breached", at__gte=period.start, at__lt=period.end)
+        .select_related("call", "call__customer", "call__agreement")
+        .order_by("-at", "-pk")[:shown]
+    )
+
+
+def _report_links(user, period) -> list[dict]:
+    """A report per customer with a service agreement, for the month the period ends in and
+    the month before it."""
+    from usm.agreements.models import Agreement
+
+    last = (period.end - timedelta(microseconds=1)).astimezone(UTC)
+    earlier = last.replace(day=1) - timedelta(days=1)
+    months = [
+        {"slug": str(month), "label": month.label()}
+        for month in (Month(last.year, last.month), Month(earlier.year, earlier.month))
+    ]
+    customers = {}
+    for agreement in scoped(user, Agreement.objects.filter(kind="SA")).select_related("customer"):
+        customers.setdefault(agreement.customer.code, agreement.customer)
+    return [
+        {"customer": customer, "months": months}
+        for _, customer in sorted(customers.items(), key=lambda item: item[1].name)
+    ]
+
+
+@staff_required
+def report(request, customer: str, month: str):
+    from django.core.exceptions import ValidationError
+
+    from usm.organisation.models import Customer
+
+    found = scoped(request.user, Customer.objects.filter(code=customer)).first()
+    if found is None:
+        raise Http404("no such customer")
+    try:
+        chosen = Month.parse(month)
+        content = service_report(found, chosen, agreement=request.GET.get("agreement") or None)
+    except ValidationError as error:
+        raise Http404("; ".join(error.messages)) from None
+    return render(request, "control/report.html", content)
