@@ -12,6 +12,7 @@ from usm.api.commands import token_app
 from usm.calls.commands import call_app
 from usm.console import fail
 from usm.control.commands import control_app, worker
+from usm.control.exports.commands import export_app
 from usm.mir.commands import mir_app
 from usm.model.commands import model_app
 from usm.model.frameworks.commands import frameworks_app
@@ -30,6 +31,7 @@ app.add_typer(call_app, name="call")
 app.add_typer(mir_app, name="mir")
 app.add_typer(token_app, name="token")
 app.add_typer(control_app, name="control")
+app.add_typer(export_app, name="export")
 app.command("worker")(worker)
 # Contributes the `provider` and `procedure` groups at the top level.
 app.add_typer(organisation_app)

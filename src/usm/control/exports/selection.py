@@ -1,0 +1,116 @@
+"""What an export covers: a provider's workflows, narrowed by period, customer and process, and the
+queries every writer streams from."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import connection, transaction
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
+
+from usm.calls.models import Call, CallEvent
+from usm.organisation.models import Customer, Provider
+
+# Rows fetched per round trip: large enough that the database is not asked too often, small
+# enough that a chunk costs little memory.
+CHUNK_SIZE = 2000
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Workflows are selected whole: one registered from `since` (inclusive) to `until`
+    (exclusive) for `customer` is exported with all its events, also those after `until`, so
+    that no trace is cut off halfway. `process` keeps the workflows that entered it and, of
+    their events, those recorded in it."""
+
+    provider: Provider
+    since: datetime | None = None
+    until: datetime | None = None
+    process: str | None = None
+    customer: Customer | None = None
+
+    def _workflow_filter(self, prefix: str = "") -> Q:
+        condition = Q()
+        if self.since is not None:
+            condition &= Q(**{f"{prefix}created_at__gte": self.since})
+        if self.until is not None:
+            condition &= Q(**{f"{prefix}created_at__lt": self.until})
+        if self.customer is not None:
+            condition &= Q(**{f"{prefix}customer": self.customer})
+        return condition
+
+    def workflows(self) -> QuerySet[Call]:
+        """The calls that accepted the selected workflows."""
+        roots = Call.objects.filter(provider=self.provider, root_id=F("pk"))
+        roots = roots.filter(self._workflow_filter())
+        if self.process is not None:
+            entered = Call.objects.filter(root_id=OuterRef("pk"), process=self.process)
+            roots = roots.filter(Exists(entered))
+        return roots
+
+    def calls(self) -> QuerySet[Call]:
+        """Every call of the selected workflows (the process filter keeps whole workflows here,
+        so that a call's link to the call it was forked from always has both ends)."""
+        calls = Call.objects.filter(provider=self.provider)
+        if self.process is None:
+            return calls.filter(self._workflow_filter("root__"))
+        return calls.filter(root__in=self.workflows().values("pk"))
+
+    def events(self, kinds: Q, *, forks_out: bool = False) -> QuerySet[CallEvent]:
+        """The log rows of the selected workflows that `kinds` admits, recorded in the selected
+        process. `forks_out` adds the registrations of the calls the process forked into: a fork
+        belongs to both processes, but the forked-into call is the one that records it."""
+        events = CallEvent.objects.filter(provider=self.provider).filter(kinds)
+        events = events.filter(self._workflow_filter("root__"))
+        if self.process is not None:
+            in_process = Q(process=self.process)
+            if forks_out:
+                in_process |= Q(kind="registered", call__parent__process=self.process)
+            events = events.filter(in_process)
+        return events
+
+    def describe(self) -> str:
+        """The filters in words, for the files' own record of what they hold."""
+        parts = []
+        if self.since is not None:
+            parts.append(f"registered from {self.since.isoformat()}")
+        if self.until is not None:
+            parts.append(f"registered before {self.until.isoformat()}")
+        if self.customer is not None:
+            parts.append(f"customer {self.customer.code}")
+        if self.process is not None:
+            parts.append(f"process {self.process}")
+        return ", ".join(parts) or "all workflows"
+
+
+@contextmanager
+def snapshot() -> Iterator[None]:
+    """Read every query of one export from the same state of the database, so that an event
+    never names an object the objects section left out because it was added meanwhile."""
+    if connection.in_atomic_block:
+        # The caller's transaction already sees one state.
+        yield
+        return
+    if connection.vendor == "postgresql":
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            yield
+        return
+    if connection.vendor == "sqlite":
+        # Django would open SQLite transactions IMMEDIATE (settings), taking the write lock for
+        # the whole export; a deferred read transaction under WAL is a snapshot that blocks no
+        # writer.
+        connection.ensure_connection()
+        with connection.cursor() as cursor:
+            cursor.execute("BEGIN DEFERRED")
+        try:
+            yield
+        finally:
+            with connection.cursor() as cursor:
+                cursor.execute("ROLLBACK")
+        return
+    yield
