@@ -21,8 +21,7 @@ $(STAMP): requirements.lock pyproject.toml
 	touch $(STAMP)
 
 demo: venv
-	$(BIN)/usm migrate
-	$(BIN)/usm serve
+	$(BIN)/usm demo
 
 lint: venv
 	$(BIN)/ruff check src tests

@@ -13,6 +13,7 @@ from usm.calls.commands import call_app
 from usm.console import fail
 from usm.control.commands import control_app, worker
 from usm.control.exports.commands import export_app
+from usm.demo.commands import demo
 from usm.mir.commands import mir_app
 from usm.model.commands import model_app
 from usm.model.frameworks.commands import frameworks_app
@@ -35,6 +36,7 @@ app.add_typer(export_app, name="export")
 app.command("worker")(worker)
 # Contributes the `provider` and `procedure` groups at the top level.
 app.add_typer(organisation_app)
+app.command("demo")(demo)
 
 
 def _django(*args: str) -> None:
