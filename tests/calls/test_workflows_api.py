@@ -274,3 +274,22 @@ def test_notes_links_events_and_attachments(api_client, desk):
         content_type="application/json",
     )
     assert bad.status_code == 422
+
+
+def test_a_forked_negotiation_without_a_deal_hands_back_to_the_improvement(api_client, desk):
+    risk = post(
+        api_client,
+        "/api/v1/calls/",
+        {"call_type": "risk", "summary": "Backups too slow", "effect": 3, "likelihood": 3},
+    )["number"]
+    for step in ("IMP-1", "IMP-2", "IMP-3", "IMP-4"):
+        post(api_client, f"/api/v1/calls/{risk}/steps/{step}/complete")
+    wish = post(api_client, f"/api/v1/calls/{risk}/fork", {"target": "CTM"})["number"]
+    for step in ("CTM-1", "CTM-2", "CTM-3", "CTM-4"):
+        post(api_client, f"/api/v1/calls/{wish}/steps/{step}/complete")
+    post(api_client, f"/api/v1/calls/{wish}/steps/CTM-5/complete", {"outcome": "no_deal"})
+    assert Call.objects.get(number=wish).status == "process_fulfilled"
+    resumed = Call.objects.get(number=risk)
+    assert resumed.status == "in_progress" and resumed.step == "IMP-6"
+    post(api_client, f"/api/v1/calls/{wish}/steps/CTM-8/complete")
+    assert Call.objects.get(number=wish).status == "closed"

@@ -1,6 +1,6 @@
 """The call state machine, walked through every workflow and attacked with random actions."""
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pytest
 from hypothesis import settings
@@ -142,9 +142,16 @@ def test_what_usm_does_not_allow_is_refused(action, code):
 
 def test_no_deal_skips_realisation_and_goes_to_evaluation():
     state, _ = complete(MODEL, at("CTM", "CTM-5"), "CTM-5", outcome="no_deal")
-    assert state.step == "CTM-8"
+    assert state.step == "CTM-8" and state.status is CallStatus.WORKFLOW_FULFILLED
     state, _ = complete(MODEL, state, "CTM-8")
     assert state.status is CallStatus.CLOSED
+
+
+def test_no_deal_in_a_forked_negotiation_still_hands_back():
+    forked = replace(at("CTM", "CTM-5"), accepting=False)
+    state, events = complete(MODEL, forked, "CTM-5", outcome="no_deal")
+    assert state.status is CallStatus.PROCESS_FULFILLED
+    assert events[-1].kind is EventKind.STATUS_CHANGED
 
 
 def test_known_cause_marks_the_risk_a_known_error():

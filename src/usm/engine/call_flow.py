@@ -107,6 +107,14 @@ def _after(model: ProcessModel, state: CallState, step: Step) -> str | None:
     return steps[index + 1].id if index + 1 < len(steps) else None
 
 
+def _skips_review(model: ProcessModel, state: CallState, following: str | None) -> bool:
+    if following is None:
+        return False
+    steps = _process_steps(model, state.process)
+    review = next(s for s in steps if s.kind is StepKind.REVIEW)
+    return _step(model, state, following).position > review.position
+
+
 def _bump(attempts: Mapping[str, int], step_id: str) -> tuple[Mapping[str, int], int]:
     counted = dict(attempts)
     counted[step_id] = counted.get(step_id, 0) + 1
@@ -152,10 +160,13 @@ def complete(
     marks = state.marks | ({chosen.marks} if chosen and chosen.marks else set())
     following = chosen.next if chosen and chosen.next else _after(model, state, step)
     status = state.status
+    delivered = CallStatus.WORKFLOW_FULFILLED if state.accepting else CallStatus.PROCESS_FULFILLED
     if step.kind is StepKind.EVALUATE:
         status, following = CallStatus.CLOSED, None
-    elif step.kind is StepKind.REVIEW:
-        status = CallStatus.WORKFLOW_FULFILLED if state.accepting else CallStatus.PROCESS_FULFILLED
+    elif step.kind is StepKind.REVIEW or _skips_review(model, state, following):
+        # An outcome that jumps past the review (a wish with no deal) has delivered the process's
+        # result all the same: the caller of a forked call must get it back and resume.
+        status = delivered
     elif status is CallStatus.OPEN:
         status = CallStatus.IN_PROGRESS
     events = [FlowEvent(EventKind.STEP_COMPLETED, step_id, attempt, outcome or "")]
