@@ -153,3 +153,16 @@ LOGOUT_REDIRECT_URL = "login"
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_SAMESITE = "Lax"
 X_FRAME_OPTIONS = "DENY"
+
+# Escalations from the SLA sweep go out by mail. Without a mail server configured they are
+# written to the worker's output, so that nothing is lost silently on a fresh install.
+if os.environ.get("USM_SMTP_HOST"):
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_HOST = os.environ["USM_SMTP_HOST"]
+    EMAIL_PORT = int(os.environ.get("USM_SMTP_PORT", "25"))
+    EMAIL_HOST_USER = os.environ.get("USM_SMTP_USER", "")
+    EMAIL_HOST_PASSWORD = os.environ.get("USM_SMTP_PASSWORD", "")
+    EMAIL_USE_TLS = os.environ.get("USM_SMTP_TLS", "") == "1"
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+DEFAULT_FROM_EMAIL = os.environ.get("USM_MAIL_FROM", "usm@localhost")
