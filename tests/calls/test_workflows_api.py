@@ -293,3 +293,48 @@ def test_a_forked_negotiation_without_a_deal_hands_back_to_the_improvement(api_c
     assert resumed.status == "in_progress" and resumed.step == "IMP-6"
     post(api_client, f"/api/v1/calls/{wish}/steps/CTM-8/complete")
     assert Call.objects.get(number=wish).status == "closed"
+
+
+def test_a_monitored_failure_is_due_by_the_strictest_agreement_of_its_service(
+    api_client, desk, provider, staff
+):
+    from usm.agreements.models import Agreement, Norm
+    from usm.mir.models import MirItem
+    from usm.mir.services import admin_import
+    from usm.organisation.models import Customer
+
+    port = Customer.objects.create(provider=provider, code="port", name="Port Authority")
+    strict = Agreement.objects.create(
+        provider=provider,
+        kind="SA",
+        code="sa-port",
+        name="Port SA",
+        customer=port,
+        calendar=desk["agreement"].calendar,
+        valid_from=desk["agreement"].valid_from,
+    )
+    strict.services.add(desk["service"])
+    for priority in range(1, 6):
+        Norm.objects.create(
+            agreement=strict,
+            call_type="incident",
+            priority=priority,
+            response=1,
+            resolution=priority,
+            unit="hours",
+        )
+    row = {"identifier": "mx-01", "name": "Mail relay", "type": "server", "services": ["mail"]}
+    assert admin_import(provider, [row], actor=staff, batch="setup").written
+    item = MirItem.objects.get(provider=provider, identifier="mx-01")
+    event = {
+        "source": "zabbix",
+        "key": "mx-01/smtp",
+        "summary": "SMTP down",
+        "mir_item_id": item.pk,
+        "impact": 1,
+        "urgency": 1,
+    }
+    incident = post(api_client, "/api/v1/monitoring/events", event)
+    call = Call.objects.get(number=incident["number"])
+    assert call.customer is None and call.service == desk["service"]
+    assert call.agreement == strict and call.resolution_due is not None

@@ -109,16 +109,40 @@ def applicable_agreement(customer: Customer, service, at: datetime) -> Agreement
     apply, the one that started latest wins (it is the one that replaced the others), and of
     those starting the same day the one registered last.
     """
+    found = _valid_service_agreements(
+        Q(provider_id=customer.provider_id, customer=customer), service, at
+    )
+    return next(found, None)
+
+
+def strictest_service_agreement(
+    provider_id: int, service, call_type: str, priority: int, at: datetime
+) -> Agreement | None:
+    """For a call no customer raised (a failure seen by monitoring), the SA of whichever customer
+    of `service` is promised the earliest resolution: the provider works to the most demanding
+    promise it made for that service. None when no SA covers the service with a norm."""
+    seen_customers, best, best_due = set(), None, None
+    for agreement in _valid_service_agreements(Q(provider_id=provider_id), service, at):
+        if agreement.customer_id in seen_customers:
+            continue  # an older SA of a customer already counted has been replaced
+        seen_customers.add(agreement.customer_id)
+        due = deadlines(agreement, call_type, priority, at)
+        if due is not None and (best_due is None or due.resolution_due < best_due):
+            best, best_due = agreement, due.resolution_due
+    return best
+
+
+def _valid_service_agreements(parties: Q, service, at: datetime):
+    """Active SAs matching `parties` that cover `service` and are valid at `at`, latest first."""
     _aware(at, "at")
     # Zones are at most 14 hours from UTC, so a day either side of the UTC date holds every
     # candidate; the exact date is then read in each agreement's zone.
     utc_day = at.astimezone(UTC).date()
     candidates = (
         Agreement.objects.filter(
-            provider_id=customer.provider_id,
+            parties,
             kind=AgreementKind.SA,
             status=AgreementStatus.ACTIVE,
-            customer=customer,
             services=service,
             valid_from__lte=utc_day + timedelta(days=1),
         )
@@ -131,8 +155,7 @@ def applicable_agreement(customer: Customer, service, at: datetime) -> Agreement
         if agreement.valid_from <= local_day and (
             agreement.valid_until is None or local_day <= agreement.valid_until
         ):
-            return agreement
-    return None
+            yield agreement
 
 
 def norm_for(agreement: Agreement, call_type: str, priority: int) -> Norm | None:

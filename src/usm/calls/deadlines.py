@@ -16,8 +16,14 @@ def applicable_agreement(call: Call):
         for agreement in _team_agreements(call.assignee_team_id, call.created_at):
             if call.priority and queries.norm_for(agreement, call.call_type, call.priority):
                 return agreement
-    if call.customer_id is None or call.service_id is None:
+    if call.service_id is None:
         return None
+    if call.customer_id is None:
+        if call.priority is None:
+            return None
+        return queries.strictest_service_agreement(
+            call.provider_id, call.service, call.call_type, call.priority, call.created_at
+        )
     return queries.applicable_agreement(call.customer, call.service, call.created_at)
 
 

@@ -634,6 +634,9 @@ def monitoring_event(
     if open_incident is not None:
         event_log.record(open_incident, "monitoring_repeat", at, actor, detail=summary)
         return open_incident, False
+    if service is None and mir_item is not None:
+        # The failing item tells which service is hit, and so which agreements set the deadline.
+        service = mir_item.services.order_by("code").first()
     incident = register_call(
         provider,
         actor,
