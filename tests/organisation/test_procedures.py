@@ -26,8 +26,7 @@ def test_a_complete_raci_is_put_in_force(procedure, coordinator, operator, provi
     assert (procedure.version, procedure.active, procedure.workflow) == (1, True, 5)
     assert procedure.responsibilities.count() == 2 * len(path_of(5))
     for step in path_of(5):
-        assert queries.accountable_profile(provider, 5, step) == coordinator
-        assert list(queries.responsible_profiles(provider, 5, step)) == [operator]
+        assert queries.step_holders(provider.pk, [5], step) == (5, operator, coordinator)
 
 
 def test_a_step_without_accountable_is_refused_naming_the_step(provider, coordinator, operator):
@@ -120,7 +119,7 @@ def test_a_new_version_retires_the_one_before_and_keeps_it(procedure, provider, 
     assert set(second.responsibilities.values_list("profile", flat=True)) == {coordinator.pk}
     assert list(Procedure.objects.filter(provider=provider, active=True)) == [second]
     assert queries.active_procedure(provider, 5) == second
-    assert list(queries.responsible_profiles(provider, 5, "OPS-4")) == [coordinator]
+    assert queries.step_holders(provider.pk, [5], "OPS-4").responsible == coordinator
 
 
 def test_an_edit_of_a_replaced_version_is_stale(procedure, provider, coordinator, operator):
@@ -141,15 +140,14 @@ def test_restoring_an_old_version_makes_a_new_one(procedure, provider, coordinat
 
 def test_a_retired_procedure_assigns_nobody(procedure, provider):
     services.retire_procedure(procedure)
-    assert queries.accountable_profile(provider, 5, "OPS-1") is None
-    assert not queries.responsible_profiles(provider, 5, "OPS-1").exists()
+    assert queries.step_holders(provider.pk, [5], "OPS-1") is None
 
 
 def test_reorganising_changes_who_not_the_procedure(procedure, provider, coordinator):
     alice = services.create_person(provider, "Alice")
     bob = services.create_person(provider, "Bob")
     services.assign_holders(coordinator, [alice])
-    accountable = queries.accountable_profile(provider, 5, "OPS-4")
+    accountable = queries.step_holders(provider.pk, [5], "OPS-4").accountable
     assert list(queries.people_holding(accountable)) == [alice]
 
     before = services.procedure_raci(procedure)
@@ -160,7 +158,8 @@ def test_reorganising_changes_who_not_the_procedure(procedure, provider, coordin
     assert services.procedure_raci(procedure) == before
     # Still a valid procedure: every step keeps exactly one Accountable.
     services.resolve_raci(provider, 5, before)
-    assert list(queries.people_holding(queries.accountable_profile(provider, 5, "OPS-4"))) == [bob]
+    accountable = queries.step_holders(provider.pk, [5], "OPS-4").accountable
+    assert list(queries.people_holding(accountable)) == [bob]
 
 
 def test_people_holding_leaves_out_people_who_left(provider, coordinator):
@@ -172,5 +171,4 @@ def test_people_holding_leaves_out_people_who_left(provider, coordinator):
 
 
 def test_another_providers_procedure_assigns_nothing_here(procedure, other_provider):
-    assert queries.accountable_profile(other_provider, 5, "OPS-1") is None
-    assert not queries.responsible_profiles(other_provider, 5, "OPS-1").exists()
+    assert queries.step_holders(other_provider.pk, [5], "OPS-1") is None

@@ -17,11 +17,10 @@ def apply(call: Call) -> None:
     )
     # Before a dynamic workflow's fork its number is open; the steps up to the fork are the same in
     # every candidate, so the first candidate's procedure speaks for them.
-    for number in numbers:
-        responsible = queries.responsible_profiles(call.provider, number, call.step)
-        if responsible:
-            call.responsible_profile = responsible[0]
-            call.accountable_profile = queries.accountable_profile(call.provider, number, call.step)
-            if responsible[0].team_id:
-                call.assignee_team_id = responsible[0].team_id
-            return
+    holders = queries.step_holders(call.provider_id, numbers, call.step)
+    if holders is None:
+        return
+    call.responsible_profile = holders.responsible
+    call.accountable_profile = holders.accountable
+    if holders.responsible.team_id:
+        call.assignee_team_id = holders.responsible.team_id

@@ -261,8 +261,11 @@ def complete_step(
 def record_breaches(call: Call, at: datetime) -> list[str]:
     """Record each deadline the call has missed, once: a late response or resolution when it
     happens, or (called by the SLA sweep) an open call whose due time has passed."""
+    missed = deadlines.missed(call, at)
+    if not missed:
+        return []  # the usual case, answered without asking the database
     recorded = set(call.events.filter(kind="deadline_breached").values_list("outcome", flat=True))
-    new = [which for which in deadlines.missed(call, at) if which not in recorded]
+    new = [which for which in missed if which not in recorded]
     for which in new:
         event_log.record(
             call,

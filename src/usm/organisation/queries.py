@@ -6,10 +6,12 @@ empty answers, never someone else's.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from django.db.models import QuerySet
 
 from usm.organisation.choices import Responsibility
-from usm.organisation.models import Person, Procedure, Profile, Provider
+from usm.organisation.models import Person, Procedure, Profile, Provider, StepResponsibility
 
 
 def active_procedure(provider: Provider, workflow_number: int) -> Procedure | None:
@@ -18,30 +20,37 @@ def active_procedure(provider: Provider, workflow_number: int) -> Procedure | No
     ).first()
 
 
-def _profiles_in_role(
-    provider: Provider, workflow_number: int, step_id: str, role: str
-) -> QuerySet[Profile]:
-    return Profile.objects.filter(
-        provider=provider,
-        responsibilities__procedure__provider=provider,
-        responsibilities__procedure__workflow=workflow_number,
-        responsibilities__procedure__active=True,
-        responsibilities__step=step_id,
-        responsibilities__role=role,
-    ).distinct()
+class StepHolders(NamedTuple):
+    workflow: int
+    responsible: Profile | None
+    accountable: Profile | None
 
 
-def responsible_profiles(
-    provider: Provider, workflow_number: int, step_id: str
-) -> QuerySet[Profile]:
-    """The profiles that do `step_id` when it is walked in the workflow (R), by name."""
-    return _profiles_in_role(provider, workflow_number, step_id, Responsibility.RESPONSIBLE)
-
-
-def accountable_profile(provider: Provider, workflow_number: int, step_id: str) -> Profile | None:
-    """The one profile that owns the outcome of `step_id` in the workflow (A), or None when no
-    procedure is in force."""
-    return _profiles_in_role(provider, workflow_number, step_id, Responsibility.ACCOUNTABLE).first()
+def step_holders(provider_id: int, workflow_numbers: list[int], step_id: str) -> StepHolders | None:
+    """Who does `step_id` (the first Responsible profile by name) and who owns it (the
+    Accountable), from the first of `workflow_numbers` whose procedure in force names a
+    Responsible; None when none does. One query: the engine asks this after every move."""
+    rows = (
+        StepResponsibility.objects.filter(
+            procedure__provider_id=provider_id,
+            procedure__workflow__in=workflow_numbers,
+            procedure__active=True,
+            step=step_id,
+            role__in=(Responsibility.RESPONSIBLE, Responsibility.ACCOUNTABLE),
+        )
+        .select_related("procedure", "profile")
+        .order_by("profile__name", "profile_id")
+    )
+    found: dict[int, dict[str, Profile]] = {}
+    for row in rows:
+        found.setdefault(row.procedure.workflow, {}).setdefault(row.role, row.profile)
+    for number in workflow_numbers:
+        roles = found.get(number, {})
+        if Responsibility.RESPONSIBLE in roles:
+            return StepHolders(
+                number, roles[Responsibility.RESPONSIBLE], roles.get(Responsibility.ACCOUNTABLE)
+            )
+    return None
 
 
 def people_holding(profile: Profile) -> QuerySet[Person]:

@@ -1,0 +1,32 @@
+"""What one step costs the database, counted in statements: a fixed budget per step, whatever the
+size of the register or the workflow, so that a regression shows here before it shows in
+`usm bench`."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from usm.calls import services
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_step_costs_a_small_fixed_number_of_statements(desk, staff, provider):
+    call = services.register_call(
+        provider,
+        staff,
+        call_type="incident",
+        summary="Printer jammed",
+        customer=desk["customer"],
+        requester=desk["requester"],
+        service=desk["service"],
+        impact=2,
+        urgency=2,
+    )
+    for step in ("INC-1", "INC-2", "INC-3", "INC-4"):
+        with CaptureQueriesContext(connection) as queries:
+            call = services.complete_step(call, staff, step)
+        # Lock and read the call, find who does the next step, write the call, log the step; the
+        # rest are the transaction's savepoint statements.
+        statements = [q["sql"][:120] for q in queries.captured_queries]
+        assert len(statements) <= 6, "\n".join(statements)
