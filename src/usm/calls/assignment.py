@@ -20,7 +20,7 @@ def apply(call: Call) -> None:
     holders = queries.step_holders(call.provider_id, numbers, call.step)
     if holders is None:
         return
-    call.responsible_profile = holders.responsible
-    call.accountable_profile = holders.accountable
-    if holders.responsible.team_id:
-        call.assignee_team_id = holders.responsible.team_id
+    call.responsible_profile_id = holders.responsible_id
+    call.accountable_profile_id = holders.accountable_id
+    if holders.team_id:
+        call.assignee_team_id = holders.team_id
