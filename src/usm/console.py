@@ -88,3 +88,17 @@ def find_provider(slug: str):
         known = ", ".join(Provider.objects.values_list("slug", flat=True)) or "none yet"
         fail(f"there is no provider '{slug}' (known: {known})")
     return provider
+
+
+def find_provider_or_only(slug: str | None):
+    """The provider named with --provider, or the installation's only one when none is named
+    (most installations serve one provider, and the option would only be noise)."""
+    from usm.organisation.models import Provider
+
+    if slug:
+        return find_provider(slug)
+    providers = list(Provider.objects.order_by("slug")[:2])
+    if len(providers) == 1:
+        return providers[0]
+    known = ", ".join(Provider.objects.values_list("slug", flat=True)) or "none yet"
+    fail(f"name the provider with --provider (known: {known})")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from usm.console import FAILURE, database_command, emit_json, fail, find_provider
+from usm.console import FAILURE, database_command, emit_json, fail, find_provider_or_only
 
 control_app = typer.Typer(
     help="Process control: KPIs, conformance to the workflows, the SLA sweep.",
@@ -19,18 +19,6 @@ PROVIDER = typer.Option(
 FROM = typer.Option(None, "--from", help="Start: ISO date or date-time (default: 30 days ago)")
 TO = typer.Option(None, "--to", help="End: a date includes that day (default: now)")
 JSON = typer.Option(False, "--json", help="Print JSON instead of text")
-
-
-def _provider(slug: str | None):
-    from usm.organisation.models import Provider
-
-    if slug:
-        return find_provider(slug)
-    providers = list(Provider.objects.order_by("slug")[:2])
-    if len(providers) == 1:
-        return providers[0]
-    known = ", ".join(Provider.objects.values_list("slug", flat=True)) or "none yet"
-    fail(f"name the provider with --provider (known: {known})")
 
 
 def _hours(seconds: float | None) -> str:
@@ -78,7 +66,7 @@ def show_kpis(
         from usm.model import reference_model
         from usm.organisation.models import Customer, Team
 
-        tenant = _provider(provider)
+        tenant = find_provider_or_only(provider)
         if process and process.upper() not in reference_model().processes:
             fail(f"'{process}' is not a process ({', '.join(reference_model().processes)})")
         where = Slice(
@@ -188,7 +176,7 @@ def show_conformance(
         from usm.control.conformance import conformance
         from usm.control.periods import period_of
 
-        tenant = _provider(provider)
+        tenant = find_provider_or_only(provider)
         report = conformance(*sources.of_provider(tenant.pk), period_of(start, end), limit=limit)
     if as_json:
         emit_json(report)
@@ -269,7 +257,7 @@ def write_report(
         from usm.control.reports import Month, service_report
         from usm.organisation.models import Customer
 
-        tenant = _provider(provider)
+        tenant = find_provider_or_only(provider)
         chosen = Month.parse(month)
         found = Customer.objects.filter(provider=tenant, code=customer).first()
         if found is None:

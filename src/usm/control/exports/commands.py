@@ -10,7 +10,7 @@ from pathlib import Path
 
 import typer
 
-from usm.console import database_command, emit_json, fail, find_provider
+from usm.console import database_command, emit_json, fail, find_provider_or_only
 
 export_app = typer.Typer(
     help="Export the event log for process mining: XES (one trace per workflow) or OCEL 2.0.",
@@ -42,25 +42,13 @@ class OcelFormat(StrEnum):
     SQLITE = "sqlite"
 
 
-def _provider(slug: str | None):
-    from usm.organisation.models import Provider
-
-    if slug:
-        return find_provider(slug)
-    providers = list(Provider.objects.order_by("slug")[:2])
-    if len(providers) == 1:
-        return providers[0]
-    known = ", ".join(Provider.objects.values_list("slug", flat=True)) or "none yet"
-    fail(f"name the provider with --provider (known: {known})")
-
-
 def _selection(provider, start, end, process, customer):
     from usm.control.exports.selection import Selection
     from usm.control.periods import instant
     from usm.model import reference_model
     from usm.organisation.models import Customer
 
-    tenant = _provider(provider)
+    tenant = find_provider_or_only(provider)
     since, until = instant(start, "from"), instant(end, "to")
     if until is not None and len(end.strip()) == 10:
         until += timedelta(days=1)
