@@ -24,8 +24,8 @@ demo: venv
 	$(BIN)/usm demo
 
 lint: venv
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
 
 test-sqlite: venv
 	USM_DATA_DIR=$$(mktemp -d) $(BIN)/pytest

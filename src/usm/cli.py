@@ -9,6 +9,7 @@ import sys
 import typer
 
 from usm.api.commands import token_app
+from usm.bench.commands import bench
 from usm.calls.commands import call_app
 from usm.console import fail
 from usm.control.commands import control_app, worker
@@ -37,6 +38,7 @@ app.command("worker")(worker)
 # Contributes the `provider` and `procedure` groups at the top level.
 app.add_typer(organisation_app)
 app.command("demo")(demo)
+app.command(name="bench")(bench)
 
 
 def _django(*args: str) -> None:

@@ -1,0 +1,1 @@
+"""`usm bench`: runs the benchmark harness kept in the repository's bench/ directory."""
