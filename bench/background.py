@@ -81,7 +81,8 @@ class Columns:
 def columns_of(model) -> Columns:
     from django.db import models
 
-    fields = model._meta.concrete_fields
+    # Generated columns are the database's to fill.
+    fields = [f for f in model._meta.concrete_fields if not f.generated]
     found = Columns(model._meta.db_table, [f.column for f in fields], [f.attname for f in fields])
     for f in fields:
         if isinstance(f, models.DateTimeField):

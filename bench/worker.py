@@ -270,14 +270,13 @@ class Session:
     def queue(self, size: int) -> None:
         """The desk queue query exactly as the API builds it (first 50 by resolution due), for
         the team with the most open calls."""
-        from usm.calls import services
         from usm.calls.models import Call
 
         team_id, open_calls = self.busiest_team()
 
         def read():
             calls = Call.objects.filter(provider=self.org.provider, assignee_team_id=team_id)
-            calls = calls.exclude(status__in=(*services.ENDED, "waiting"))
+            calls = calls.filter(to_do=1)
             return list(calls.order_by("resolution_due", "id")[:50])
 
         samples = latencies_ms(read, self.effort.reads)

@@ -114,7 +114,7 @@ def list_calls(request, filters: Query[CallFilters]):
 @router.get("/queue", response=list[CallOut], summary="Open calls of a team, most urgent first")
 def queue(request, team_id: RowId, limit: int = Query(50, ge=1, le=200)):
     calls = scoped(request.auth, Call.objects.all()).filter(assignee_team_id=team_id)
-    calls = calls.exclude(status__in=(*services.ENDED, "waiting"))
+    calls = calls.filter(to_do=1)
     return calls.order_by("resolution_due", "id")[:limit]
 
 

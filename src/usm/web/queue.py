@@ -126,7 +126,7 @@ def filtered(user, filters: QueueFilters) -> QuerySet:
         calls = calls.filter(call_type=data["call_type"])
     status = data.get("status") or "todo"
     if status == "todo":
-        calls = calls.exclude(status__in=(*ENDED, "waiting"))
+        calls = calls.filter(to_do=1)
     elif status == "open":
         calls = calls.exclude(status__in=ENDED)
     elif status == "ended":
