@@ -63,7 +63,8 @@ def agreements_of(customer, month: Month, code: str | None = None) -> list:
 
     found = Agreement.objects.filter(provider_id=customer.provider_id, customer=customer, kind="SA")
     if code is not None:
-        named = found.filter(code=code).first()
+        # A code no agreement can have (PostgreSQL would refuse the NUL in the query) is unknown.
+        named = None if "\x00" in code else found.filter(code=code).first()
         if named is None:
             raise ValidationError(
                 {"agreement": f"'{code}' is not a service agreement of {customer.name}"}

@@ -11,6 +11,10 @@ from usm.console import database_command, fail
 
 DEFAULT_DAYS = 60
 DEFAULT_CALLS_PER_DAY = 5.0
+MAX_PORT = 65535
+# A year of simulated days before the end, and room after it, stay well inside the calendar.
+EARLIEST_END = datetime(1971, 1, 1, tzinfo=UTC)
+LATEST_END = datetime(9000, 1, 1, tzinfo=UTC)
 
 
 def demo(
@@ -34,7 +38,8 @@ def demo(
     the logins and serve the application."""
     end = _end(until)
     host, _, port = address.rpartition(":")
-    if not host or not port.isdigit():
+    # Checked before seeding: the server starts only after minutes of simulation.
+    if not host or not port.isdigit() or not 0 < int(port) <= MAX_PORT:
         fail(f"address '{address}' must be host:port, e.g. 127.0.0.1:8000")
     with database_command():
         from usm.demo import build
@@ -78,7 +83,11 @@ def _end(until: str | None) -> datetime:
         fail(
             f"--until: '{until}' is not an ISO date or date-time (e.g. 2025-03-14 or 2025-03-14T12:00)"
         )
-    return end if end.tzinfo else end.replace(tzinfo=UTC)
+    end = end if end.tzinfo else end.replace(tzinfo=UTC)
+    if not EARLIEST_END <= end <= LATEST_END:
+        # Near either end of the calendar the simulated days would run off it, halfway through.
+        fail(f"--until: {until} lies outside the years {EARLIEST_END.year} to {LATEST_END.year}")
+    return end
 
 
 def _database() -> str:

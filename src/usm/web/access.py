@@ -7,9 +7,13 @@ from functools import wraps
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.http import Http404
 from django.shortcuts import redirect
 
-from usm.api.scoping import is_staff, provider_id_of
+from usm.api.scoping import is_staff, provider_id_of, scoped_get
+
+# Longer than any tracking number the register can hold (Call.number).
+LONGEST_NUMBER = 20
 
 
 def person_of(user):
@@ -45,3 +49,11 @@ def requester_required(view):
         return view(request, *args, **kwargs)
 
     return guarded
+
+
+def visible_call(user, calls, number: str):
+    """The call a page's address names, among `calls`, if `user` may see it; else 404. A number no
+    call can carry is unknown like any other: PostgreSQL would refuse a NUL in the query."""
+    if "\x00" in number or len(number) > LONGEST_NUMBER:
+        raise Http404("No such call.")
+    return scoped_get(user, calls, number=number.upper())

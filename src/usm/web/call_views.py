@@ -13,13 +13,13 @@ from django.utils.html import format_html
 from django.views.decorators.http import require_GET, require_POST
 
 from usm.api.errors import STATE_CONFLICTS
-from usm.api.scoping import scoped, scoped_get
+from usm.api.scoping import scoped
 from usm.calls import services
 from usm.calls.models import Call, CallAttachment
 from usm.conflicts import StaleUpdate
 from usm.engine.call_flow import FlowError
 from usm.web import call_page, mir_changes
-from usm.web.access import staff_required
+from usm.web.access import staff_required, visible_call
 from usm.web.forms import put_on_form
 
 STALE = "Someone else changed this call in the meantime. Reload the page to see what they did."
@@ -31,7 +31,7 @@ MAX_ROW_ID = 2**63 - 1
 
 
 def _call(request, number: str) -> Call:
-    return scoped_get(request.user, Call, number=number.upper())
+    return visible_call(request.user, Call.objects.all(), number)
 
 
 def is_htmx(request) -> bool:

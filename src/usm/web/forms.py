@@ -29,6 +29,10 @@ PORTAL_CALL_TYPES = [
     ("service_request", "I need something our service already covers"),
     ("wish", "I want something new or changed in our agreement, or have a complaint"),
 ]
+NOT_AUTHORISED = (
+    "No organisation has authorised you to submit calls yet; ask your contact person or the "
+    "service desk."
+)
 # Plain words for the default 3x3 priority matrix; larger matrices are shown by number.
 IMPACT_WORDS = {1: "Many people or the whole organisation", 2: "A group or a department", 3: "Me"}
 URGENCY_WORDS = {1: "Work has stopped", 2: "Work is hindered", 3: "It can wait"}
@@ -237,7 +241,11 @@ class PortalCallForm(forms.Form):
 
     def clean(self):
         data = super().clean()
-        if not data.get("customer") and self.authorisations:
+        if not self.authorisations:
+            # A call for no customer would be registered, and then hidden from its own
+            # requester (they see their customers' calls only).
+            raise ValidationError(NOT_AUTHORISED)
+        if not data.get("customer"):
             data["customer"] = self.authorisations[0].customer
         return data
 

@@ -5,6 +5,7 @@ MIR step applies the records (`usm.mir.services.apply_changes`), all or nothing.
 from __future__ import annotations
 
 import json
+import math
 import re
 
 from django import forms
@@ -38,13 +39,26 @@ def may_record(call: Call) -> bool:
     )
 
 
+def _finite(text: str) -> float:
+    number = float(text)
+    if not math.isfinite(number):
+        raise ValueError(f"{text} is not a finite number")
+    return number
+
+
+def _not_json(text: str):
+    raise ValueError(f"{text} is not JSON")
+
+
 def _attribute_value(text: str):
     """Numbers, true/false and JSON read as such, so that `ram = 32` stores a number; anything
-    else is text. An empty value removes the attribute."""
+    else is text. An empty value removes the attribute. NaN and infinities (which Python's
+    reader accepts, and `1e400` becomes) are no JSON: the database refuses them, so they stay
+    text."""
     if text == "":
         return None
     try:
-        return json.loads(text)
+        return json.loads(text, parse_constant=_not_json, parse_float=_finite)
     except ValueError:
         return text
 
