@@ -202,3 +202,60 @@ def test_an_extra_process_deviates():
     ]
     check = check_workflow(MODEL, 1, 5, calls, facts(*ops_walk(1), *ops_walk(2)))
     assert ("OPS-000002", "wrong_nesting") in {(d.call, d.code) for d in check.deviations}
+
+
+# -- the kept checks ------------------------------------------------------------------------------
+def test_a_kept_check_reads_as_the_replay_found_it(provider, staff, walk):
+    from usm.control.models import WorkflowCheckRecord
+
+    walk(2, repeat=("CHM-5", "CHM-3"))
+    aborted = walk(3, stop_before="CHM-4")
+    services.abort_workflow(aborted, staff, "withdrawn", at=MONDAY + timedelta(hours=3))
+    deviating = walk(5)
+    CallEvent.objects.create(
+        provider=provider,
+        call=deviating,
+        root=deviating,
+        process="OPS",
+        step="OPS-5",
+        attempt=2,
+        kind="step_completed",
+        at=CallEvent.objects.get(call=deviating, step="OPS-3").at + timedelta(seconds=1),
+    )
+    walk(4, stop_before="INC-6")  # still open: checked only once it has ended
+    replayed = report(provider)
+    assert (replayed["checked"], replayed["conforming"], replayed["aborted"]) == (2, 1, 1)
+    assert WorkflowCheckRecord.objects.count() == 3
+    assert report(provider) == replayed
+    # Rebuilt from the log: forgotten, or made with another model or checker revision.
+    WorkflowCheckRecord.objects.filter(root=deviating).delete()
+    WorkflowCheckRecord.objects.exclude(root=deviating).update(
+        checked_with="an older checker", result={"not": "a check"}
+    )
+    assert report(provider) == replayed
+    assert WorkflowCheckRecord.objects.count() == 3
+    assert not WorkflowCheckRecord.objects.filter(checked_with="an older checker").exists()
+
+
+def test_a_workflow_is_kept_once_its_last_call_has_ended(provider, desk, staff):
+    from usm.control.models import WorkflowCheckRecord
+
+    at = MONDAY
+    incident = register(desk, staff, "incident", at)
+    for step in ("INC-1", "INC-2", "INC-3", "INC-4"):
+        at += timedelta(minutes=1)
+        services.complete_step(incident, staff, step, at=at)
+    operations = services.fork_call(incident, staff, "OPS", at=at)
+    for step in ("OPS-1", "OPS-2", "OPS-3", "OPS-4", "OPS-5"):
+        at += timedelta(minutes=1)
+        services.complete_step(operations, staff, step, at=at)
+    for step in ("INC-6", "INC-7"):
+        at += timedelta(minutes=1)
+        services.complete_step(incident, staff, step, at=at)
+    assert report(provider)["checked"] == 0
+    assert not WorkflowCheckRecord.objects.exists()
+    services.complete_step(operations, staff, "OPS-6", at=at + timedelta(minutes=1))
+    first = report(provider)
+    assert first["deviations_total"] == 1
+    assert WorkflowCheckRecord.objects.filter(root=incident).exists()
+    assert report(provider) == first

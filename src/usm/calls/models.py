@@ -145,6 +145,12 @@ class Call(TenantModel):
                 fields=["provider", "to_do", "resolution_due", "id"], name="call_todo_by_due"
             ),
             models.Index(fields=["provider", "process", "created_at"], name="call_process_time"),
+            # Process control reads a period's calls by when they were registered, ended or due,
+            # and the backlog by when it ended (NULL: still open): each a range of one of these.
+            models.Index(fields=["provider", "created_at"], name="call_registered_time"),
+            models.Index(fields=["provider", "closed_at"], name="call_ended_time"),
+            models.Index(fields=["provider", "response_due"], name="call_response_due"),
+            models.Index(fields=["provider", "resolution_due"], name="call_resolution_due"),
             models.Index(fields=["provider", "external_ref"], name="call_external_ref"),
             models.Index(fields=["root"], name="call_root"),
         ]

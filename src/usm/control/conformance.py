@@ -15,6 +15,11 @@ template (`usm.model`), call by call and in the order the events were recorded:
 - and, as a whole, the steps walked are `model.path(workflow)`, less what an outcome skipped.
 
 Workflows with an aborted call are not judged: they are listed apart with where they stopped.
+
+A closed workflow's check is kept (`WorkflowCheckRecord`) the first time it is made, so a view of
+the dashboard replays only the workflows closed since the last one: what is replayed (the calls'
+steps, forks, statuses) no longer changes once every call of a workflow has ended. A record made
+with another process model or checker revision (`CHECKED_WITH`) is made again.
 """
 
 from __future__ import annotations
@@ -40,6 +45,9 @@ REPLAYED = (
     "status_changed",
 )
 CHUNK = 500
+# Raise when a change to this module changes what a check finds: every kept check is then made
+# again from the log.
+CHECKER_REVISION = 1
 
 
 @dataclass(frozen=True)
@@ -90,6 +98,29 @@ class WorkflowCheck:
 
     def deviating_calls(self) -> set[str]:
         return {d.call for d in self.deviations}
+
+    def as_record(self) -> dict:
+        return {
+            "root": self.root,
+            "workflow": self.workflow,
+            "aborted": self.aborted,
+            "deviations": [[d.call, d.step, d.code, d.message] for d in self.deviations],
+            "repeats": [list(r) for r in self.repeats],
+            "calls": [list(c) for c in self.calls],
+            "stopped": [list(s) for s in self.stopped],
+        }
+
+    @classmethod
+    def from_record(cls, record: dict) -> WorkflowCheck:
+        return cls(
+            root=record["root"],
+            workflow=record["workflow"],
+            aborted=record["aborted"],
+            deviations=[Deviation(*d) for d in record["deviations"]],
+            repeats=[tuple(r) for r in record["repeats"]],
+            calls=[tuple(c) for c in record["calls"]],
+            stopped=[tuple(s) for s in record["stopped"]],
+        )
 
 
 class _Walk:
@@ -404,12 +435,21 @@ def _chunks(ids: list[int], size: int = CHUNK) -> Iterator[list[int]]:
         yield ids[start : start + size]
 
 
+def checked_with(model: ProcessModel) -> str:
+    """What a kept check was made with: a check made with anything else is made again."""
+    return f"{model.name} {model.version} / checker {CHECKER_REVISION}"[:200]
+
+
 def checks(
     calls: QuerySet[Call], events: QuerySet[CallEvent], period: Period
 ) -> Iterator[WorkflowCheck]:
     """Every workflow whose accepting call ended in `period` and whose calls have all ended,
-    checked. Reads the log a chunk of workflows at a time, so memory stays bounded."""
+    checked: read from its kept check, or replayed from the log (and then kept). Works a chunk
+    of workflows at a time, so memory stays bounded."""
+    from usm.control.models import WorkflowCheckRecord
+
     model = reference_model()
+    made_with = checked_with(model)
     roots = list(
         calls.filter(
             accepting=True,
@@ -421,35 +461,68 @@ def checks(
         .values_list("pk", "workflow")
     )
     for chunk in _chunks(roots):
-        workflow_of = dict(chunk)
-        members: dict[int, list[CallFacts]] = defaultdict(list)
-        for root_id, *facts in calls.filter(root_id__in=workflow_of).values_list(
-            "root_id", "pk", "number", "process", "parent_id", "status"
-        ):
-            members[root_id].append(CallFacts(*facts))
-        logs: dict[int, list[EventFacts]] = defaultdict(list)
-        rows = (
-            events.filter(root_id__in=workflow_of, kind__in=REPLAYED)
-            .order_by("root_id", "at", "pk")
-            .values_list(
-                "root_id",
-                "call_id",
-                "process",
-                "step",
-                "attempt",
-                "kind",
-                "outcome",
-                "status",
-                "detail",
-            )
+        kept = dict(
+            WorkflowCheckRecord.objects.filter(
+                root_id__in=[root_id for root_id, _ in chunk], checked_with=made_with
+            ).values_list("root_id", "result")
         )
-        for root_id, *facts in rows.iterator(chunk_size=5000):
-            logs[root_id].append(EventFacts(*facts))
-        for root_id, workflow in chunk:
-            workflow_calls = members[root_id]
-            if any(c.status not in ("closed", "aborted") for c in workflow_calls):
-                continue  # not yet a closed workflow: a forked-into call is still at work
-            yield check_workflow(model, root_id, workflow, workflow_calls, logs[root_id])
+        missing = [(root_id, workflow) for root_id, workflow in chunk if root_id not in kept]
+        fresh = dict(_replayed(model, calls, events, missing)) if missing else {}
+        if fresh:
+            # Two readers may check the same workflow at once: the later write wins, and both
+            # wrote the same check.
+            WorkflowCheckRecord.objects.bulk_create(
+                [
+                    WorkflowCheckRecord(root_id=root_id, checked_with=made_with, result=check)
+                    for root_id, check in ((r, c.as_record()) for r, c in fresh.items())
+                ],
+                update_conflicts=True,
+                unique_fields=["root"],
+                update_fields=["checked_with", "result"],
+            )
+        for root_id, _ in chunk:
+            if root_id in kept:
+                yield WorkflowCheck.from_record(kept[root_id])
+            elif root_id in fresh:
+                yield fresh[root_id]
+
+
+def _replayed(
+    model: ProcessModel,
+    calls: QuerySet[Call],
+    events: QuerySet[CallEvent],
+    roots: list[tuple[int, int | None]],
+) -> Iterator[tuple[int, WorkflowCheck]]:
+    """The workflows of `roots` whose calls have all ended, replayed from the log."""
+    workflow_of = dict(roots)
+    members: dict[int, list[CallFacts]] = defaultdict(list)
+    for root_id, *facts in calls.filter(root_id__in=workflow_of).values_list(
+        "root_id", "pk", "number", "process", "parent_id", "status"
+    ):
+        members[root_id].append(CallFacts(*facts))
+    logs: dict[int, list[EventFacts]] = defaultdict(list)
+    rows = (
+        events.filter(root_id__in=workflow_of, kind__in=REPLAYED)
+        .order_by("root_id", "at", "pk")
+        .values_list(
+            "root_id",
+            "call_id",
+            "process",
+            "step",
+            "attempt",
+            "kind",
+            "outcome",
+            "status",
+            "detail",
+        )
+    )
+    for root_id, *facts in rows.iterator(chunk_size=5000):
+        logs[root_id].append(EventFacts(*facts))
+    for root_id, workflow in roots:
+        workflow_calls = members[root_id]
+        if any(c.status not in ("closed", "aborted") for c in workflow_calls):
+            continue  # not yet a closed workflow: a forked-into call is still at work
+        yield root_id, check_workflow(model, root_id, workflow, workflow_calls, logs[root_id])
 
 
 def _rate(part: int, whole: int) -> float | None:

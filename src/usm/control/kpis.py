@@ -30,6 +30,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from usm.calls.models import Call, CallEvent
@@ -103,10 +104,18 @@ def _in(period: Period, field: str) -> Q:
 
 
 def open_at(calls: QuerySet[Call], moment: datetime) -> QuerySet[Call]:
-    """The calls that were open at `moment`: registered before it, not ended before it."""
-    return calls.filter(created_at__lt=moment).filter(
-        Q(closed_at__isnull=True) | Q(closed_at__gte=moment)
+    """The calls that were open at `moment`: registered before it, not ended before it.
+
+    Read as two ranges of the index on the end time (still open, ended after `moment`), so the
+    cost is the backlog's, not the register's. The registration time is compared through a
+    COALESCE that no index serves: otherwise SQLite may walk the registration index over
+    every call registered before `moment`, the whole register for the current backlog."""
+    before = calls.alias(registered=Coalesce("created_at", "created_at")).filter(
+        registered__lt=moment
     )
+    still_open = before.filter(closed_at__isnull=True).order_by().values("pk")
+    ended_later = before.filter(closed_at__gte=moment).order_by().values("pk")
+    return calls.filter(pk__in=still_open.union(ended_later, all=True))
 
 
 def kpis(

@@ -1,8 +1,11 @@
 """What process control keeps besides the event log: how a provider escalates late calls, the
 notifications the SLA sweep sent, and the sweep's watch list of open deadlines.
 
-KPIs and conformance keep nothing: they are read from the call register and the event log each
-time, so they can never disagree with them.
+KPIs keep nothing: they are read from the call register and the event log each time, so they
+can never disagree with them. Conformance keeps one thing, the check of each closed workflow
+(`WorkflowCheckRecord`): a closed workflow's log no longer changes in what the check replays, so
+replaying it on every view of the dashboard would only repeat the same answer. The records are a
+cache of the log, rebuilt from it whenever one is missing or was made by another model version.
 """
 
 from datetime import timedelta
@@ -155,3 +158,26 @@ class DeadlineWatch(models.Model):
 
     def __str__(self):
         return f"{self.deadline} of {self.call_id} due {self.due:%Y-%m-%d %H:%M}"
+
+
+class WorkflowCheckRecord(models.Model):
+    """The conformance check of one closed workflow (every call of it ended), as
+    `usm.control.conformance.check_workflow` found it. Written the first time the workflow is
+    checked; read instead of replaying its log again."""
+
+    provider_path = "root__provider"
+
+    root = models.OneToOneField(
+        Call,
+        primary_key=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        help_text="The workflow's accepting call",
+    )
+    checked_with = models.CharField(
+        max_length=200, help_text="The process model and checker the check was made with"
+    )
+    result = models.JSONField(help_text="The check: deviations, repeats, calls, where it stopped")
+
+    def __str__(self):
+        return f"conformance of workflow {self.root_id}"
