@@ -62,8 +62,10 @@ def serve(
 ) -> None:
     """Serve the web application, the admin and the API."""
     host, _, port = address.rpartition(":")
-    if not host or not port.isdigit():
-        fail(f"address '{address}' must be host:port, e.g. 127.0.0.1:8000")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        fail(
+            f"address '{address}' must be host:port with a port from 1 to 65535, e.g. 127.0.0.1:8000"
+        )
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "usm.settings")
     from waitress import serve as waitress_serve
 
