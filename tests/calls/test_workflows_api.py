@@ -338,3 +338,23 @@ def test_a_monitored_failure_is_due_by_the_strictest_agreement_of_its_service(
     call = Call.objects.get(number=incident["number"])
     assert call.customer is None and call.service == desk["service"]
     assert call.agreement == strict and call.resolution_due is not None
+
+
+def test_the_accepting_call_closes_after_the_calls_it_forked(api_client, desk):
+    incident = post(api_client, "/api/v1/calls/", {"call_type": "incident", "summary": "Slow VPN"})
+    number = incident["number"]
+    for step in ("INC-1", "INC-2", "INC-3", "INC-4"):
+        post(api_client, f"/api/v1/calls/{number}/steps/{step}/complete")
+    ops = post(api_client, f"/api/v1/calls/{number}/fork", {"target": "OPS"})["number"]
+    for step in ("OPS-1", "OPS-2", "OPS-3", "OPS-4", "OPS-5"):
+        post(api_client, f"/api/v1/calls/{ops}/steps/{step}/complete")
+    post(api_client, f"/api/v1/calls/{number}/steps/INC-6/complete")
+    early = api_client.post(
+        f"/api/v1/calls/{number}/steps/INC-7/complete", {}, content_type="application/json"
+    )
+    assert early.status_code == 409 and early.json()["code"] == "forks_open"
+    assert ops in early.json()["detail"]
+    assert Call.objects.get(number=number).status == "workflow_fulfilled"
+    post(api_client, f"/api/v1/calls/{ops}/steps/OPS-6/complete")
+    post(api_client, f"/api/v1/calls/{number}/steps/INC-7/complete")
+    assert Call.objects.get(number=number).status == "closed"

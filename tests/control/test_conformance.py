@@ -132,7 +132,10 @@ def test_no_deal_closes_a_wish_without_entering_change(provider, desk, staff):
     assert (result["checked"], result["conforming"]) == (1, 1)
 
 
-def test_a_forked_call_closing_after_the_workflow_deviates(provider, desk, staff):
+def test_a_forked_call_closing_after_the_workflow_deviates(provider, desk, staff, monkeypatch):
+    # The engine now refuses this order (see the calls tests); logs written before it did, or
+    # taken over from another tool, can still hold it, and conformance must say so.
+    monkeypatch.setattr(services, "_require_forks_closed", lambda call: None)
     at = MONDAY
     incident = register(desk, staff, "incident", at)
     for step in ("INC-1", "INC-2", "INC-3", "INC-4"):
@@ -237,8 +240,11 @@ def test_a_kept_check_reads_as_the_replay_found_it(provider, staff, walk):
     assert not WorkflowCheckRecord.objects.filter(checked_with="an older checker").exists()
 
 
-def test_a_workflow_is_kept_once_its_last_call_has_ended(provider, desk, staff):
+def test_a_workflow_is_kept_once_its_last_call_has_ended(provider, desk, staff, monkeypatch):
     from usm.control.models import WorkflowCheckRecord
+
+    # A log from before the engine made callers close last (see the test above).
+    monkeypatch.setattr(services, "_require_forks_closed", lambda call: None)
 
     at = MONDAY
     incident = register(desk, staff, "incident", at)

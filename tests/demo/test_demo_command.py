@@ -87,6 +87,47 @@ def test_every_call_went_through_the_engine(first_run, django_db_blocker):
             assert parent.forks.exclude(status__in=("process_fulfilled", "closed")).exists()
 
 
+def test_process_control_of_the_demo_agrees_with_the_register_counted_by_hand(
+    first_run, django_db_blocker
+):
+    from collections import Counter
+    from datetime import UTC, datetime
+
+    from usm.calls.models import Call, CallEvent
+    from usm.control.conformance import conformance
+    from usm.control.kpis import kpis
+    from usm.control.periods import Period
+    from usm.demo.build import demo_provider
+
+    with django_db_blocker.unblock():
+        provider = demo_provider()
+        calls = Call.objects.filter(provider=provider)
+        events = CallEvent.objects.filter(provider=provider)
+        # The whole simulated week, and "now" at its end, as the demo's clock had it.
+        period = Period(datetime(2025, 3, 1, tzinfo=UTC), datetime(2025, 3, 14, 12, tzinfo=UTC))
+        figures = kpis(calls, events, period, as_of=period.end)
+        report = conformance(calls, events, period)
+        rows = list(calls.values("process", "status", "accepting", "workflow"))
+        completed = events.filter(kind="step_completed").count()
+        breached = events.filter(kind="deadline_breached").count()
+
+    intake = Counter(row["process"] for row in rows)
+    closed = Counter(row["process"] for row in rows if row["status"] == "closed")
+    by_process = {p["process"]: p for p in figures["processes"]}
+    assert {code: by_process[code]["intake"] for code in intake} == dict(intake)
+    assert {code: by_process[code]["throughput"] for code in closed} == dict(closed)
+    assert figures["totals"]["intake"] == len(rows)
+    assert figures["totals"]["backlog"] == sum(
+        r["status"] not in ("closed", "aborted") for r in rows
+    )
+    assert figures["totals"]["step_completions"] == completed
+    assert sum(figures["totals"]["breaches"].values()) == breached
+    # Every workflow the demo finished was walked by the engine along its template.
+    finished = [r for r in rows if r["accepting"] and r["status"] == "closed" and r["workflow"]]
+    assert report["checked"] == len(finished) > 0
+    assert report["conforming"] == report["checked"], str(report["deviations"][:5])
+
+
 def test_every_printed_login_authenticates(first_run, django_db_blocker):
     from django.contrib.auth import authenticate
 

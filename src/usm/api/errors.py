@@ -23,6 +23,7 @@ STATE_CONFLICTS = frozenset(
         "cannot_repeat",
         "delivered",
         "too_late",
+        "forks_open",
     }
 )
 

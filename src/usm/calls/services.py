@@ -253,6 +253,8 @@ def complete_step(
     model = reference_model()
     state, events = call_flow.complete(model, state_of(call), step, outcome)
     done = model.step(step)
+    if done.kind is StepKind.EVALUATE:
+        _require_forks_closed(call)
     raisable = set(done.raises) | ({"risk"} if done.kind is StepKind.EVALUATE else set())
     raised = [("risk", s) for s in raise_risks] + [("incident", s) for s in raise_incidents]
     for call_type, _ in raised:
@@ -276,6 +278,20 @@ def complete_step(
     for call_type, summary in raised:
         _raise(call, actor, call_type, summary, at)
     return call
+
+
+def _require_forks_closed(call: Call) -> None:
+    """A workflow is closed by the process that accepted it, so each caller closes after the calls
+    it forked: a forked call that has handed back still has its own evaluation to do."""
+    still_open = list(
+        call.forks.exclude(status__in=ENDED).order_by("number").values_list("number", flat=True)
+    )
+    if still_open:
+        raise call_flow.FlowError(
+            "forks_open",
+            f"{', '.join(still_open)} must be evaluated and closed first: "
+            "a workflow closes last in the process that accepted it",
+        )
 
 
 def record_breaches(call: Call, at: datetime) -> list[str]:

@@ -61,6 +61,7 @@ MONITORED = (
 )
 ON_CALL_PRIORITY = 2
 HANDOVER = timedelta(minutes=2)
+FORKS_CLOSE_WAIT = timedelta(hours=1)  # a caller at its evaluation waits for its forks
 SWEEP_HOUR = 23  # once a simulated day, overdue open calls have their breach recorded
 
 
@@ -375,6 +376,10 @@ class Simulation:
             self._work(at + HANDOVER, Call.objects.get(pk=call.parent_id))
 
     def _evaluate(self, at, call, step, actor) -> None:
+        if call.forks.exclude(status__in=("closed", "aborted")).exists():
+            # The calls it forked close first; look again after they have had time to.
+            self._at(at + FORKS_CLOSE_WAIT, self._finish, call.pk, step.id, actor)
+            return
         risks = []
         chance = RISK_AT_EVALUATION.get(call.process, 0.0) if call.accepting else 0.0
         major = call.process == "INC" and (call.priority or 9) <= MAJOR_INCIDENT
