@@ -156,6 +156,14 @@ def test_bad_queue_parameters_never_fail(desk_client, register, query):
     assert desk_client.get(f"/desk/?{query}").status_code == 200
 
 
+def test_a_bad_filter_is_named_and_left_out_while_the_others_apply(desk_client, register):
+    wanted = register(summary="Printer on fire")
+    register(summary="Mail is slow")
+    page = desk_client.get("/desk/?q=Printer&priority=x").content.decode()
+    assert wanted.number in page and "Mail is slow" not in page
+    assert "Left out" in page and "priority" in page
+
+
 # -- registering --------------------------------------------------------------------------------
 def form_data(desk, **overrides):
     return {
