@@ -358,3 +358,41 @@ def test_the_accepting_call_closes_after_the_calls_it_forked(api_client, desk):
     post(api_client, f"/api/v1/calls/{ops}/steps/OPS-6/complete")
     post(api_client, f"/api/v1/calls/{number}/steps/INC-7/complete")
     assert Call.objects.get(number=number).status == "closed"
+
+
+def test_a_forked_call_is_due_by_the_ola_of_the_team_doing_it(api_client, desk, provider):
+    from usm.agreements.models import Agreement, Norm
+
+    ola = Agreement.objects.create(
+        provider=provider,
+        kind="OLA",
+        code="ola-desk",
+        name="Desk OLA",
+        team=desk["team"],
+        calendar=desk["agreement"].calendar,
+        valid_from=desk["agreement"].valid_from,
+    )
+    for priority in range(1, 6):
+        Norm.objects.create(
+            agreement=ola,
+            call_type="service_request",
+            priority=priority,
+            response=1,
+            resolution=2,
+            unit="hours",
+        )
+    body = {
+        "call_type": "incident",
+        "summary": "No VPN",
+        "customer_id": desk["customer"].pk,
+        "service_id": desk["service"].pk,
+        "impact": 2,
+        "urgency": 2,
+    }
+    number = post(api_client, "/api/v1/calls/", body)["number"]
+    for step in ("INC-1", "INC-2", "INC-3", "INC-4"):
+        post(api_client, f"/api/v1/calls/{number}/steps/{step}/complete")
+    child = post(api_client, f"/api/v1/calls/{number}/fork", {"target": "OPS"})
+    forked = Call.objects.get(number=child["number"])
+    assert forked.assignee_team == desk["team"] and forked.agreement == ola
+    assert Call.objects.get(number=number).agreement == desk["agreement"]

@@ -11,6 +11,7 @@ from datetime import datetime
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from usm.calls import assignment, deadlines, event_log
@@ -82,10 +83,15 @@ def _locked(call: Call, version: int | None = None) -> Call:
 def _fix_workflow(call: Call) -> None:
     """Once the path leaves one template possible, every call of the workflow carries its number."""
     candidates = call_flow.workflows_for(reference_model(), call.process_chain())
-    if len(candidates) == 1 and call.workflow != candidates[0]:
-        Call.objects.filter(pk=call.root_id or call.pk).update(workflow=candidates[0])
-        Call.objects.filter(root_id=call.root_id or call.pk).update(workflow=candidates[0])
-        call.workflow = candidates[0]
+    if len(candidates) != 1:
+        return
+    call.workflow = candidates[0]
+    if call.pk is not None and call.parent_id is not None:
+        # The calls already in the workflow learn it too (one statement; no-op when they know).
+        root = call.root_id or call.pk
+        Call.objects.filter(Q(pk=root) | Q(root_id=root)).exclude(workflow=call.workflow).update(
+            workflow=call.workflow
+        )
 
 
 def _same_provider(provider_id: int, **objects) -> None:
@@ -184,6 +190,12 @@ def register_call(
     _classify_levels(call, impact=impact, urgency=urgency, effect=effect, likelihood=likelihood)
     _store(call, state, at)
     call.version = 1
+    # Everything the row needs is known before it is written: the workflow when the path already
+    # fixes it, who does the accept step, and (from that team's OLA or the customer's SA) the
+    # deadlines, so the call is inserted once, whole.
+    _fix_workflow(call)
+    assignment.apply(call)
+    deadlines.apply(call)
     try:
         with transaction.atomic():
             call.save()
@@ -196,10 +208,8 @@ def register_call(
         call.root_id = call.pk
     if mir_items:
         call.mir_items.set(mir_items)
-    _fix_workflow(call)
-    deadlines.apply(call)
-    assignment.apply(call)
-    call.save()
+    if parent is not None:
+        _fix_workflow(call)
     event_log.record(
         call,
         "registered",
@@ -395,7 +405,6 @@ def fork_call(
         at=at,
     )
     CallLink.objects.create(source=call, kind="forked_into", target=child)
-    _fix_workflow(child)
     if child.workflow != call.workflow:
         call.refresh_from_db(fields=["workflow"])
     assignment.apply(child)
@@ -497,8 +506,8 @@ def reclassify(
     call.call_type, call.process, call.workflow = call_type, process.code, None
     _store(call, call_flow.start(model, process.code), at)
     _fix_workflow(call)
-    deadlines.apply(call)
     assignment.apply(call)
+    deadlines.apply(call)
     call.save()
     event_log.record(
         call,
