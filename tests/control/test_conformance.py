@@ -132,9 +132,12 @@ def test_no_deal_closes_a_wish_without_entering_change(provider, desk, staff):
     assert (result["checked"], result["conforming"]) == (1, 1)
 
 
-def test_a_forked_call_closing_after_the_workflow_deviates(provider, desk, staff, monkeypatch):
-    # The engine now refuses this order (see the calls tests); logs written before it did, or
-    # taken over from another tool, can still hold it, and conformance must say so.
+@pytest.fixture
+def closed_before_operations(desk, staff, monkeypatch):
+    """An incident reviewed and closed while the operations call it forked is still open, which
+    the engine now refuses (see the calls tests). Logs written before it did, or taken over from
+    another tool, can still hold it: returns (incident, operations, when) with operations at
+    OPS-6."""
     monkeypatch.setattr(services, "_require_forks_closed", lambda call: None)
     at = MONDAY
     incident = register(desk, staff, "incident", at)
@@ -145,13 +148,18 @@ def test_a_forked_call_closing_after_the_workflow_deviates(provider, desk, staff
     for step in ("OPS-1", "OPS-2", "OPS-3", "OPS-4", "OPS-5"):
         at += timedelta(minutes=1)
         services.complete_step(operations, staff, step, at=at)
-    # The incident resumed at OPS-5 and is reviewed and closed before operations closes.
     for step in ("INC-6", "INC-7"):
         at += timedelta(minutes=1)
         services.complete_step(incident, staff, step, at=at)
+    return incident, operations, at + timedelta(minutes=1)
+
+
+def test_a_forked_call_closing_after_the_workflow_deviates(
+    provider, staff, closed_before_operations
+):
+    _, operations, at = closed_before_operations
     # Until every call has ended the workflow is not judged.
     assert report(provider)["checked"] == 0
-    at += timedelta(minutes=1)
     services.complete_step(operations, staff, "OPS-6", at=at)
     (deviation,) = report(provider)["deviations"]
     assert (deviation["call"], deviation["step"], deviation["code"]) == (
@@ -240,27 +248,13 @@ def test_a_kept_check_reads_as_the_replay_found_it(provider, staff, walk):
     assert not WorkflowCheckRecord.objects.filter(checked_with="an older checker").exists()
 
 
-def test_a_workflow_is_kept_once_its_last_call_has_ended(provider, desk, staff, monkeypatch):
+def test_a_workflow_is_kept_once_its_last_call_has_ended(provider, staff, closed_before_operations):
     from usm.control.models import WorkflowCheckRecord
 
-    # A log from before the engine made callers close last (see the test above).
-    monkeypatch.setattr(services, "_require_forks_closed", lambda call: None)
-
-    at = MONDAY
-    incident = register(desk, staff, "incident", at)
-    for step in ("INC-1", "INC-2", "INC-3", "INC-4"):
-        at += timedelta(minutes=1)
-        services.complete_step(incident, staff, step, at=at)
-    operations = services.fork_call(incident, staff, "OPS", at=at)
-    for step in ("OPS-1", "OPS-2", "OPS-3", "OPS-4", "OPS-5"):
-        at += timedelta(minutes=1)
-        services.complete_step(operations, staff, step, at=at)
-    for step in ("INC-6", "INC-7"):
-        at += timedelta(minutes=1)
-        services.complete_step(incident, staff, step, at=at)
+    incident, operations, at = closed_before_operations
     assert report(provider)["checked"] == 0
     assert not WorkflowCheckRecord.objects.exists()
-    services.complete_step(operations, staff, "OPS-6", at=at + timedelta(minutes=1))
+    services.complete_step(operations, staff, "OPS-6", at=at)
     first = report(provider)
     assert first["deviations_total"] == 1
     assert WorkflowCheckRecord.objects.filter(root=incident).exists()
