@@ -42,6 +42,7 @@ def _refused(result) -> str:
         (["control", "kpis", "--provider", "nope"], "no provider 'nope'"),
         (["control", "conformance", "--from", "9999-01-01"], "1970 to 9000"),
         (["control", "sweep", "--at", "yesterday"], "not an ISO date"),
+        (["control", "sweep", "--at", "2999-01-01T00:00"], "in the future"),
         (["control", "report", "-c", "city", "-m", "2024-13", "-o", "r.html"], "not a month"),
         (["control", "report", "-c", "city", "-m", "x", "-o", "r.html"], "not a month"),
         (["control", "report", "-c", "bcust", "-m", "2024-03", "-o", "r.html"], "no customer"),

@@ -222,10 +222,17 @@ def run_sweep(
 ) -> None:
     """One SLA sweep now, in this process: record breaches, warn and escalate, send e-mail."""
     with database_command():
+        from django.utils import timezone
+
         from usm.control.periods import instant
         from usm.control.sweep import sweep
 
-        report = sweep(instant(at, "at"))
+        moment = instant(at, "at")
+        if moment is not None and moment > timezone.now():
+            # Breaches are recorded for good and mailed: a sweep in the future would report
+            # ones that may never happen.
+            fail(f"--at {at} is in the future; a sweep runs now or replays the past")
+        report = sweep(moment)
     if as_json:
         emit_json(report.as_dict())
         return
