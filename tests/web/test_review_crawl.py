@@ -32,7 +32,7 @@ ODD_QUERIES = [
 
 
 @pytest.fixture
-def world(desk, provider, staff, other_provider, django_user_model):
+def world(desk, provider, staff, other_provider, django_user_model, register):
     """Provider A (the desk fixture) with a call, a file and a requester who can log in, and
     provider B with its own customer, staff, SA, call and file."""
     from datetime import date
@@ -41,32 +41,12 @@ def world(desk, provider, staff, other_provider, django_user_model):
     from usm.agreements.models import Agreement, Calendar
     from usm.organisation.models import Customer, Person, Requester, Team
 
-    call_a = services.register_call(
-        provider,
-        staff,
-        call_type="incident",
-        summary="Mail is down",
-        requester=desk["requester"],
-        customer=desk["customer"],
-        service=desk["service"],
-        impact=2,
-        urgency=2,
-    )
+    call_a = register()
     file_a = services.attach_file(
         call_a, staff, SimpleUploadedFile("a.txt", b"A's file", content_type="text/plain")
     )
     # A kind of call B has none of, so that its number exists at A only.
-    request_a = services.register_call(
-        provider,
-        staff,
-        call_type="service_request",
-        summary="New mailbox for the mayor",
-        requester=desk["requester"],
-        customer=desk["customer"],
-        service=desk["service"],
-        impact=3,
-        urgency=3,
-    )
+    request_a = register("service_request", "New mailbox for the mayor", impact=3, urgency=3)
     rita = django_user_model.objects.create_user("rita")
     desk["requester"].user = rita
     desk["requester"].save()
