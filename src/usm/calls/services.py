@@ -86,12 +86,15 @@ def _fix_workflow(call: Call) -> None:
     if len(candidates) != 1:
         return
     call.workflow = candidates[0]
-    if call.pk is not None and call.parent_id is not None:
-        # The calls already in the workflow learn it too (one statement; no-op when they know).
-        root = call.root_id or call.pk
-        Call.objects.filter(Q(pk=root) | Q(root_id=root)).exclude(workflow=call.workflow).update(
-            workflow=call.workflow
-        )
+
+
+def _share_workflow(call: Call) -> None:
+    """The calls already in a forked call's workflow learn the number its fork fixed (one
+    statement; a no-op for those that know it)."""
+    root = call.root_id or call.pk
+    Call.objects.filter(Q(pk=root) | Q(root_id=root)).exclude(workflow=call.workflow).update(
+        workflow=call.workflow
+    )
 
 
 def _same_provider(provider_id: int, **objects) -> None:
@@ -208,8 +211,8 @@ def register_call(
         call.root_id = call.pk
     if mir_items:
         call.mir_items.set(mir_items)
-    if parent is not None:
-        _fix_workflow(call)
+    if parent is not None and call.workflow is not None:
+        _share_workflow(call)
     event_log.record(
         call,
         "registered",
