@@ -376,7 +376,7 @@ class Simulation:
             self._work(at + HANDOVER, Call.objects.get(pk=call.parent_id))
 
     def _evaluate(self, at, call, step, actor) -> None:
-        if call.forks.exclude(status__in=("closed", "aborted")).exists():
+        if call.forks.exclude(status__in=calls.ENDED).exists():
             # The calls it forked close first; look again after they have had time to.
             self._at(at + FORKS_CLOSE_WAIT, self._finish, call.pk, step.id, actor)
             return
