@@ -224,3 +224,16 @@ class MatrixCell(TenantModel):
 
     def __str__(self):
         return f"{self.matrix} {self.row}x{self.column} -> {self.result}"
+
+
+class ConfigurationStamp(models.Model):
+    """One row whose value changes with every write to the tables the call engine reads its
+    configuration from (agreements, norms, calendars, matrices, procedures and profiles): database
+    triggers replace it, whatever did the write. `usm.agreements.configuration` keys its cache by
+    it. A random value, not a counter: a rolled-back change takes a counter back to a value
+    already seen with other rows."""
+
+    value = models.BigIntegerField()
+
+    class Meta:
+        db_table = "usm_configuration_stamp"

@@ -1,22 +1,23 @@
 """Reading agreements for the call register: the service hours of a calendar, priority and risk
 level from the provider's matrices, the agreement that applies to a call, and its deadlines.
 
-Deadlines are always computed from the rows as they are now. Nothing is cached: a holiday added
-after a call was opened moves the call's deadline the next time it is computed.
+Deadlines are always computed from the rows as they are now: what is kept in memory
+(`configuration`) is dropped as soon as any of those rows changes, so a holiday added after a call
+was opened moves the call's deadline the next time it is computed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
+from collections.abc import Iterable, Iterator
+from datetime import date, datetime, timedelta
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 
-from usm.agreements import matrices
-from usm.agreements.choices import AgreementKind, AgreementStatus, MatrixKind, TimeBasis
+from usm.agreements import configuration, matrices
+from usm.agreements.choices import AgreementKind, MatrixKind, TimeBasis
 from usm.agreements.models import Agreement, Calendar, MatrixCell, Norm
 from usm.engine.business_time import Clock, Pause, SlaClock, Target, Unit
 from usm.engine.service_hours import ServiceHours
@@ -38,6 +39,14 @@ class Deadlines(NamedTuple):
 def service_hours(calendar: Calendar) -> ServiceHours:
     """The engine's view of a calendar, built from its rows as stored now. A 24x7 calendar
     ignores its weekly hours but keeps its holidays and exceptions."""
+    if calendar.pk is None:
+        return _build_service_hours(calendar)
+    return configuration.of(calendar.provider_id).service_hours(
+        calendar.pk, lambda: _build_service_hours(calendar)
+    )
+
+
+def _build_service_hours(calendar: Calendar) -> ServiceHours:
     holidays = [holiday.date for holiday in calendar.holidays.all()]
     exceptions: dict = {}
     for row in calendar.exceptions.all():
@@ -58,7 +67,11 @@ def service_hours(calendar: Calendar) -> ServiceHours:
 def matrix(provider: Provider | int, kind: MatrixKind | str) -> tuple[matrices.Cells, bool]:
     """The provider's cells of one matrix and whether it set them (else: the default)."""
     provider_id = provider if isinstance(provider, int) else provider.pk
-    return cells_of(MatrixCell.objects.filter(provider_id=provider_id), kind)
+    kind = matrices.matrix_kind(kind)
+    cells = configuration.of(provider_id).matrix_cells(kind)
+    if cells:
+        return dict(cells), True
+    return matrices.default_cells(kind), False
 
 
 def cells_of(rows: QuerySet[MatrixCell], kind: MatrixKind | str) -> tuple[matrices.Cells, bool]:
@@ -109,9 +122,7 @@ def applicable_agreement(customer: Customer, service, at: datetime) -> Agreement
     apply, the one that started latest wins (it is the one that replaced the others), and of
     those starting the same day the one registered last.
     """
-    found = _valid_service_agreements(
-        Q(provider_id=customer.provider_id, customer=customer), service, at
-    )
+    found = _valid_service_agreements(customer.provider_id, service, at, customer.pk)
     return next(found, None)
 
 
@@ -122,7 +133,7 @@ def strictest_service_agreement(
     of `service` is promised the earliest resolution: the provider works to the most demanding
     promise it made for that service. None when no SA covers the service with a norm."""
     seen_customers, best, best_due = set(), None, None
-    for agreement in _valid_service_agreements(Q(provider_id=provider_id), service, at):
+    for agreement in _valid_service_agreements(provider_id, service, at):
         if agreement.customer_id in seen_customers:
             continue  # an older SA of a customer already counted has been replaced
         seen_customers.add(agreement.customer_id)
@@ -132,35 +143,40 @@ def strictest_service_agreement(
     return best
 
 
-def _valid_service_agreements(parties: Q, service, at: datetime):
-    """Active SAs matching `parties` that cover `service` and are valid at `at`, latest first."""
+def _valid_service_agreements(
+    provider_id: int, service, at: datetime, customer_id: int | None = None
+) -> Iterator[Agreement]:
+    """Active SAs of the provider (with `customer_id`, of that customer only) that cover
+    `service` and are valid at `at`, latest first."""
     _aware(at, "at")
-    # Zones are at most 14 hours from UTC, so a day either side of the UTC date holds every
-    # candidate; the exact date is then read in each agreement's zone.
-    utc_day = at.astimezone(UTC).date()
-    candidates = (
-        Agreement.objects.filter(
-            parties,
-            kind=AgreementKind.SA,
-            status=AgreementStatus.ACTIVE,
-            services=service,
-            valid_from__lte=utc_day + timedelta(days=1),
-        )
-        .filter(Q(valid_until__isnull=True) | Q(valid_until__gte=utc_day - timedelta(days=1)))
-        .select_related("calendar")
-        .order_by("-valid_from", "-pk")
-    )
-    for agreement in candidates:
-        local_day = at.astimezone(ZoneInfo(agreement.calendar.time_zone)).date()
-        if agreement.valid_from <= local_day and (
-            agreement.valid_until is None or local_day <= agreement.valid_until
-        ):
+    for agreement in configuration.of(provider_id).agreements():
+        if agreement.kind != AgreementKind.SA or service.pk not in agreement.service_ids:
+            continue
+        if customer_id is not None and agreement.customer_id != customer_id:
+            continue
+        if _valid_on(agreement, at.astimezone(ZoneInfo(agreement.calendar.time_zone)).date()):
             yield agreement
+
+
+def team_agreements(provider_id: int, team_id: int, at: datetime) -> Iterator[Agreement]:
+    """The active OLAs and UCs of an internal team or supplier valid on `at`'s day, latest
+    first."""
+    day = at.date()
+    for agreement in configuration.of(provider_id).agreements():
+        internal = agreement.kind in (AgreementKind.OLA, AgreementKind.UC)
+        if internal and agreement.team_id == team_id and _valid_on(agreement, day):
+            yield agreement
+
+
+def _valid_on(agreement: Agreement, day: date) -> bool:
+    return agreement.valid_from <= day and (
+        agreement.valid_until is None or day <= agreement.valid_until
+    )
 
 
 def norm_for(agreement: Agreement, call_type: str, priority: int) -> Norm | None:
     """The agreement's norm for this call type and priority; None when it sets none."""
-    return Norm.objects.filter(agreement=agreement, call_type=call_type, priority=priority).first()
+    return configuration.of(agreement.provider_id).norm(agreement.pk, call_type, priority)
 
 
 # -- deadlines ---------------------------------------------------------------------------------------

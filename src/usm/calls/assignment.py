@@ -3,6 +3,7 @@ of the workflow, its team, and the Accountable profile. Called by `services` aft
 
 from __future__ import annotations
 
+from usm.agreements import configuration
 from usm.calls.models import Call
 from usm.engine.call_flow import workflows_for
 from usm.model import reference_model
@@ -17,7 +18,8 @@ def apply(call: Call) -> None:
     )
     # Before a dynamic workflow's fork its number is open; the steps up to the fork are the same in
     # every candidate, so the first candidate's procedure speaks for them.
-    holders = queries.step_holders(call.provider_id, numbers, call.step)
+    roles = configuration.of(call.provider_id).step_roles(queries.step_roles)
+    holders = queries.step_holders(call.provider_id, numbers, call.step, roles)
     if holders is None:
         return
     call.responsible_profile_id = holders.responsible_id

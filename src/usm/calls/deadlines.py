@@ -13,7 +13,9 @@ def applicable_agreement(call: Call):
     supplier) doing it applies when it sets a norm for that call type, otherwise the SA still
     does."""
     if not call.accepting and call.assignee_team_id:
-        for agreement in _team_agreements(call.assignee_team_id, call.created_at):
+        for agreement in queries.team_agreements(
+            call.provider_id, call.assignee_team_id, call.created_at
+        ):
             if call.priority and queries.norm_for(agreement, call.call_type, call.priority):
                 return agreement
     if call.service_id is None:
@@ -25,21 +27,6 @@ def applicable_agreement(call: Call):
             call.provider_id, call.service, call.call_type, call.priority, call.created_at
         )
     return queries.applicable_agreement(call.customer, call.service, call.created_at)
-
-
-def _team_agreements(team_id: int, at):
-    from django.db.models import Q
-
-    from usm.agreements.models import Agreement
-
-    day = at.date()
-    return (
-        Agreement.objects.filter(
-            team_id=team_id, kind__in=("OLA", "UC"), status="active", valid_from__lte=day
-        )
-        .filter(Q(valid_until__isnull=True) | Q(valid_until__gte=day))
-        .order_by("-valid_from", "-pk")
-    )
 
 
 def missed(call: Call, at) -> list[str]:

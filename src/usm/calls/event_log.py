@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
+from usm.calls import rows
 from usm.calls.models import Call, CallEvent
 from usm.engine.call_flow import FlowEvent
 
@@ -21,10 +22,8 @@ def record(
     outcome: str = "",
     status: str = "",
     detail: str = "",
-) -> CallEvent:
-    event = _event(call, kind, at, actor, step, attempt, outcome, status, detail)
-    event.save()
-    return event
+) -> None:
+    rows.insert([_event(call, kind, at, actor, step, attempt, outcome, status, detail)])
 
 
 def record_flow(
@@ -32,19 +31,21 @@ def record_flow(
 ) -> None:
     """The events of one transition, written in one statement: a step that also changes the
     status costs one insert, not two."""
-    CallEvent.objects.bulk_create(
-        _event(
-            call,
-            event.kind.value,
-            at,
-            actor,
-            event.step or "",
-            event.attempt,
-            event.outcome,
-            event.status.value if event.status else "",
-            event.detail or (notes if event.kind.value == "step_completed" else ""),
-        )
-        for event in events
+    rows.insert(
+        [
+            _event(
+                call,
+                event.kind.value,
+                at,
+                actor,
+                event.step or "",
+                event.attempt,
+                event.outcome,
+                event.status.value if event.status else "",
+                event.detail or (notes if event.kind.value == "step_completed" else ""),
+            )
+            for event in events
+        ]
     )
 
 

@@ -11,10 +11,10 @@ from datetime import datetime
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Q
 from django.utils import timezone
 
-from usm.calls import assignment, deadlines, event_log
+from usm.agreements import configuration
+from usm.calls import assignment, deadlines, event_log, rows
 from usm.calls.models import PREFIX, Call, CallAttachment, CallLink, CallNote, CallPause
 from usm.conflicts import StaleUpdate
 from usm.engine import call_flow
@@ -69,10 +69,10 @@ def _store(call: Call, state: CallState, at: datetime) -> None:
     call.version += 1
 
 
-def _locked(call: Call, version: int | None = None) -> Call:
-    """The call re-read under a row lock, so that two completions of one step queue up and the
-    second sees the first's result."""
-    fresh = Call.objects.select_for_update().get(pk=call.pk)
+def _locked(call: Call | int, version: int | None = None) -> Call:
+    """The call (or the call with that id) re-read under a row lock, so that two completions of
+    one step queue up and the second sees the first's result."""
+    fresh = rows.locked(Call, call if isinstance(call, int) else call.pk)
     if version is not None and version != fresh.version:
         raise StaleUpdate(
             f"call {fresh.number}", fresh.version, {"status": fresh.status, "step": fresh.step}
@@ -92,9 +92,12 @@ def _share_workflow(call: Call) -> None:
     """The calls already in a forked call's workflow learn the number its fork fixed (one
     statement; a no-op for those that know it)."""
     root = call.root_id or call.pk
-    Call.objects.filter(Q(pk=root) | Q(root_id=root)).exclude(workflow=call.workflow).update(
-        workflow=call.workflow
-    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {Call._meta.db_table} SET workflow = %s WHERE (id = %s OR root_id = %s) "
+            "AND (workflow IS NULL OR workflow <> %s)",
+            [call.workflow, root, root, call.workflow],
+        )
 
 
 def _same_provider(provider_id: int, **objects) -> None:
@@ -112,12 +115,21 @@ def _check_requester(requester, customer, service) -> None:
         return
     from usm.organisation.models import Requester
 
-    authorisation = Requester.objects.filter(
-        person=requester, customer=customer, active=True
-    ).first()
-    if authorisation is None:
+    # The authorisation and the services it is limited to, in one statement: every call a
+    # requester raises asks it.
+    authorisation = Requester._meta.db_table
+    limits = Requester.services.through._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT s.service_id FROM {authorisation} r "
+            f"LEFT JOIN {limits} s ON s.requester_id = r.id "
+            "WHERE r.person_id = %s AND r.customer_id = %s AND r.active = %s",
+            [requester.pk, customer.pk, True],
+        )
+        rows = cursor.fetchall()
+    if not rows:
         raise ValidationError({"requester": f"{requester} is not authorised by {customer}"})
-    allowed = set(authorisation.services.values_list("pk", flat=True))
+    allowed = {service_id for (service_id,) in rows if service_id is not None}
     if service is not None and allowed and service.pk not in allowed:
         raise ValidationError({"service": f"{requester} may not submit calls for {service}"})
 
@@ -184,31 +196,32 @@ def register_call(
         external_ref=external_ref,
         parent=parent,
         accepting=state.accepting,
-        root=parent.root if parent else None,
+        root_id=parent.root_id if parent else None,
         workflow=parent.workflow if parent else None,
         created_by=actor if actor is not None and actor.is_authenticated else None,
         created_at=at,
         updated_at=at,
     )
-    _classify_levels(call, impact=impact, urgency=urgency, effect=effect, likelihood=likelihood)
     _store(call, state, at)
     call.version = 1
-    # Everything the row needs is known before it is written: the workflow when the path already
-    # fixes it, who does the accept step, and (from that team's OLA or the customer's SA) the
-    # deadlines, so the call is inserted once, whole.
-    _fix_workflow(call)
-    assignment.apply(call)
-    deadlines.apply(call)
+    # Everything the row needs is known before it is written: its priority, the workflow when the
+    # path already fixes it, who does the accept step, and (from that team's OLA or the
+    # customer's SA) the deadlines, so the call is inserted once, whole.
+    with configuration.pinned():
+        _classify_levels(call, impact=impact, urgency=urgency, effect=effect, likelihood=likelihood)
+        _fix_workflow(call)
+        assignment.apply(call)
+        deadlines.apply(call)
     try:
         with transaction.atomic():
-            call.save()
+            rows.insert_one(call)
     except IntegrityError:
         if idempotency_key:  # the same request, retried while the first was committing
             return Call.objects.get(provider=provider, idempotency_key=idempotency_key)
         raise
     if call.root_id is None:
-        Call.objects.filter(pk=call.pk).update(root=call)
         call.root_id = call.pk
+        rows.save_fields(call, ("root",))
     if mir_items:
         call.mir_items.set(mir_items)
     if parent is not None and call.workflow is not None:
@@ -283,11 +296,11 @@ def complete_step(
     if state.status is CallStatus.CLOSED:
         call.closed_at = at
     assignment.apply(call)
-    call.save(update_fields=MOVED_FIELDS)
+    rows.save_fields(call, MOVED_FIELDS)
     event_log.record_flow(call, events, at, actor, notes)
     record_breaches(call, at)
     if state.status is CallStatus.PROCESS_FULFILLED and call.parent_id:
-        _resume(call.parent, actor, at)
+        _resume(call.parent_id, actor, at)
     for call_type, summary in raised:
         _raise(call, actor, call_type, summary, at)
     return call
@@ -296,9 +309,13 @@ def complete_step(
 def _require_forks_closed(call: Call) -> None:
     """A workflow is closed by the process that accepted it, so each caller closes after the calls
     it forked: a forked call that has handed back still has its own evaluation to do."""
-    still_open = list(
-        call.forks.exclude(status__in=ENDED).order_by("number").values_list("number", flat=True)
-    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT number FROM {Call._meta.db_table} WHERE parent_id = %s "
+            "AND status NOT IN (%s, %s) ORDER BY number",
+            [call.pk, *ENDED],
+        )
+        still_open = [number for (number,) in cursor.fetchall()]
     if still_open:
         raise call_flow.FlowError(
             "forks_open",
@@ -327,14 +344,14 @@ def record_breaches(call: Call, at: datetime) -> list[str]:
     return new
 
 
-def _resume(caller: Call, actor, at: datetime) -> None:
-    caller = _locked(caller)
+def _resume(caller_id: int, actor, at: datetime) -> None:
+    caller = _locked(caller_id)
     if caller.status != CallStatus.WAITING.value:
         return  # aborted or already resumed: nothing to hand back to
     state, events = call_flow.resume(reference_model(), state_of(caller))
     _store(caller, state, at)
     assignment.apply(caller)
-    caller.save(update_fields=MOVED_FIELDS)
+    rows.save_fields(caller, MOVED_FIELDS)
     event_log.record_flow(caller, events, at, actor)
 
 
@@ -388,7 +405,7 @@ def fork_call(
     model = reference_model()
     state, events = call_flow.fork(model, state_of(call), call.step or "", target)
     _store(call, state, at)
-    call.save()
+    rows.save_fields(call, MOVED_FIELDS)
     event_log.record_flow(call, events, at, actor)
     child = register_call(
         call.provider,
@@ -407,11 +424,8 @@ def fork_call(
         parent=call,
         at=at,
     )
-    CallLink.objects.create(source=call, kind="forked_into", target=child)
-    if child.workflow != call.workflow:
-        call.refresh_from_db(fields=["workflow"])
-    assignment.apply(child)
-    child.save()
+    rows.insert([CallLink(source=call, kind="forked_into", target=child)])
+    call.workflow = child.workflow  # registration fixed it for the whole workflow when it could
     return child
 
 

@@ -21,6 +21,10 @@ def active_procedure(provider: Provider, workflow_number: int) -> Procedure | No
     ).first()
 
 
+# (workflow, step) -> role -> (profile id, team id)
+StepRoles = dict[tuple[int, str], dict[str, tuple[int, int | None]]]
+
+
 class StepHolders(NamedTuple):
     workflow: int
     responsible_id: int
@@ -28,36 +32,43 @@ class StepHolders(NamedTuple):
     team_id: int | None  # the Responsible profile's team, which gets the work
 
 
-def step_holders(provider_id: int, workflow_numbers: list[int], step_id: str) -> StepHolders | None:
-    """Who does `step_id` (the first Responsible profile by name) and who owns it (the
-    Accountable), from the first of `workflow_numbers` whose procedure in force names a
-    Responsible; None when none does.
-
-    The engine asks this after every move of every call, so it is one hand-written statement:
-    building the same three-table query through the ORM cost more than running it."""
+def step_roles(provider_id: int) -> StepRoles:
+    """Who holds each step of each workflow in the provider's procedures in force: for every
+    (workflow, step), the first Responsible and the first Accountable profile by name, each with
+    the profile's team. One hand-written statement over the three tables: the engine asks it
+    whenever the provider's procedures have changed (see usm.agreements.configuration)."""
     responsibility = StepResponsibility._meta.db_table
     procedure = Procedure._meta.db_table
     profile = Profile._meta.db_table
-    numbers = ", ".join(["%s"] * len(workflow_numbers))
     sql = (
-        f"SELECT p.workflow, r.role, r.profile_id, f.team_id FROM {responsibility} r "
+        f"SELECT p.workflow, r.step, r.role, r.profile_id, f.team_id FROM {responsibility} r "
         f"JOIN {procedure} p ON p.id = r.procedure_id "
         f"JOIN {profile} f ON f.id = r.profile_id "
-        f"WHERE p.provider_id = %s AND p.active = %s AND p.workflow IN ({numbers}) "
-        "AND r.step = %s AND r.role IN (%s, %s) ORDER BY f.name, f.id"
+        "WHERE p.provider_id = %s AND p.active = %s AND r.role IN (%s, %s) ORDER BY f.name, f.id"
     )
-    params = [provider_id, True, *workflow_numbers, step_id]
-    params += [Responsibility.RESPONSIBLE, Responsibility.ACCOUNTABLE]
-    found: dict[int, dict[str, tuple[int, int | None]]] = {}
+    params = [provider_id, True, Responsibility.RESPONSIBLE, Responsibility.ACCOUNTABLE]
+    roles: StepRoles = {}
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        for workflow, role, profile_id, team_id in cursor.fetchall():
-            found.setdefault(workflow, {}).setdefault(role, (profile_id, team_id))
+        for workflow, step, role, profile_id, team_id in cursor.fetchall():
+            roles.setdefault((workflow, step), {}).setdefault(role, (profile_id, team_id))
+    return roles
+
+
+def step_holders(
+    provider_id: int, workflow_numbers: list[int], step_id: str, roles: StepRoles | None = None
+) -> StepHolders | None:
+    """Who does `step_id` (the first Responsible profile by name) and who owns it (the
+    Accountable), from the first of `workflow_numbers` whose procedure in force names a
+    Responsible; None when none does. `roles` is `step_roles(provider_id)` when the caller
+    already has it."""
+    if roles is None:
+        roles = step_roles(provider_id)
     for number in workflow_numbers:
-        roles = found.get(number, {})
-        if Responsibility.RESPONSIBLE in roles:
-            responsible, team = roles[Responsibility.RESPONSIBLE]
-            accountable = roles.get(Responsibility.ACCOUNTABLE, (None, None))[0]
+        held = roles.get((number, step_id), {})
+        if Responsibility.RESPONSIBLE in held:
+            responsible, team = held[Responsibility.RESPONSIBLE]
+            accountable = held.get(Responsibility.ACCOUNTABLE, (None, None))[0]
             return StepHolders(number, responsible, accountable, team)
     return None
 
