@@ -30,3 +30,28 @@ def test_a_step_costs_a_small_fixed_number_of_statements(desk, staff, provider):
         # rest are the transaction's savepoint statements.
         statements = [q["sql"][:120] for q in queries.captured_queries]
         assert len(statements) <= 6, "\n".join(statements)
+
+
+def test_a_registration_costs_a_small_fixed_number_of_statements(desk, staff, provider):
+    def register():
+        return services.register_call(
+            provider,
+            staff,
+            call_type="incident",
+            summary="Printer jammed",
+            customer=desk["customer"],
+            requester=desk["requester"],
+            service=desk["service"],
+            impact=2,
+            urgency=2,
+        )
+
+    register()  # the first reads the provider's configuration; later ones find it kept
+    with CaptureQueriesContext(connection) as queries:
+        call = register()
+    # The configuration stamp, the requester's authorisation, the number, the call (inserted
+    # whole, deadlines and assignee included), its root, its first event; the rest are the
+    # transaction's savepoint statements.
+    statements = [q["sql"][:120] for q in queries.captured_queries]
+    assert len(statements) <= 10, "\n".join(statements)
+    assert call.resolution_due is not None and call.assignee_team_id == desk["team"].pk
