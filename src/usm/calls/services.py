@@ -69,10 +69,19 @@ def _store(call: Call, state: CallState, at: datetime) -> None:
     call.version += 1
 
 
-def _locked(call: Call | int, version: int | None = None) -> Call:
+# What a fork hands on to the call it makes: read with the caller in one statement, not one by one.
+PARTIES = ("provider", "requester", "customer", "service")
+
+
+def _locked(call: Call | int, version: int | None = None, *, with_parties: bool = False) -> Call:
     """The call (or the call with that id) re-read under a row lock, so that two completions of
     one step queue up and the second sees the first's result."""
-    fresh = rows.locked(Call, call if isinstance(call, int) else call.pk)
+    pk = call if isinstance(call, int) else call.pk
+    if with_parties:
+        # Only the call's own row is locked (PostgreSQL refuses to lock the empty side of a join).
+        fresh = Call.objects.select_related(*PARTIES).select_for_update(of=("self",)).get(pk=pk)
+    else:
+        fresh = rows.locked(Call, pk)
     if version is not None and version != fresh.version:
         raise StaleUpdate(
             f"call {fresh.number}", fresh.version, {"status": fresh.status, "step": fresh.step}
@@ -401,7 +410,7 @@ def fork_call(
     """At the fork step, hand the call over to `target`: a new call there adopts this one's
     details, and this one waits until it is delivered. Returns the new call."""
     at = at or timezone.now()
-    call = _locked(call, version)
+    call = _locked(call, version, with_parties=True)
     model = reference_model()
     state, events = call_flow.fork(model, state_of(call), call.step or "", target)
     _store(call, state, at)
