@@ -9,6 +9,7 @@ from usm.calls import services
 from usm.calls.models import Call, CallEvent
 from usm.control.conformance import CallFacts, EventFacts, check_workflow, conformance
 from usm.control.periods import Period
+from usm.control.services import record_workflow_checks
 from usm.control.sources import of_provider
 
 pytestmark = pytest.mark.django_db
@@ -16,6 +17,8 @@ WEEK = Period(MONDAY.replace(hour=0), MONDAY + timedelta(days=7))
 
 
 def report(provider, period=WEEK):
+    """The conformance of `period` once the ended workflows are checked, as the worker does."""
+    record_workflow_checks()
     calls, events = of_provider(provider.pk)
     return conformance(calls, events, period)
 
@@ -259,3 +262,39 @@ def test_a_workflow_is_kept_once_its_last_call_has_ended(provider, staff, closed
     assert first["deviations_total"] == 1
     assert WorkflowCheckRecord.objects.filter(root=incident).exists()
     assert report(provider) == first
+
+
+# -- checked by shape -----------------------------------------------------------------------------
+def test_a_workflow_of_a_known_shape_is_answered_with_its_own_calls(provider, walk, monkeypatch):
+    from usm.control import conformance as module
+
+    module._lookups(MODEL).conforming_shapes.clear()
+    replays = []
+
+    def counted(*args):
+        replays.append(args[1])
+        return check_workflow(*args)
+
+    monkeypatch.setattr(module, "check_workflow", counted)
+    first = walk(3, repeat=("CHM-5", "CHM-3"))
+    second = walk(3, repeat=("CHM-5", "CHM-3"), start=MONDAY + timedelta(hours=6))
+    other = walk(3, start=MONDAY + timedelta(hours=12))  # no repeat: a shape of its own
+    found = dict(module.replay(MODEL, [(r.pk, 3) for r in (first, second, other)]))
+    assert replays == [first.pk, other.pk]
+    for root in (first, second, other):
+        calls = [
+            CallFacts._make(row)
+            for row in Call.objects.filter(root=root).values_list(
+                "pk", "number", "process", "parent_id", "status"
+            )
+        ]
+        events = [
+            EventFacts._make(row)
+            for row in CallEvent.objects.filter(root=root, kind__in=module.REPLAYED)
+            .order_by("at", "pk")
+            .values_list(*EventFacts._fields)
+        ]
+        assert found[root.pk] == check_workflow(MODEL, root.pk, 3, calls, events)
+    change = Call.objects.get(root=second, process="CHM")
+    assert found[second.pk].repeats == [(change.number, "CHM-3", 1)]
+    assert found[second.pk].root == second.number

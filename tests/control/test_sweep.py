@@ -12,7 +12,7 @@ from django.db import connection
 from tests.control.conftest import MONDAY, register
 from usm.calls import services
 from usm.calls.models import CallEvent
-from usm.control.models import DeadlineWatch, EscalationPolicy, Notification
+from usm.control.models import DeadlineWatch, EscalationPolicy, Notification, WorkflowCheckRecord
 from usm.control.sweep import sweep
 
 pytestmark = pytest.mark.django_db
@@ -177,7 +177,7 @@ def test_two_sweeps_at_once_record_and_escalate_once(desk, staff, manager, mailo
     assert len({(m.to[0], m.subject) for m in mailoutbox}) == 36
 
 
-def test_the_worker_runs_a_scheduled_sweep(desk, staff, monkeypatch):
+def test_the_worker_runs_a_scheduled_sweep(desk, staff, walk, monkeypatch):
     from django_tasks_db.management.commands import db_worker
     from django_tasks_db.models import DBTaskResult
 
@@ -187,6 +187,7 @@ def test_the_worker_runs_a_scheduled_sweep(desk, staff, monkeypatch):
     monkeypatch.setattr(db_worker, "close_old_connections", lambda: None)
 
     incident = register(desk, staff, "incident", at(7))
+    ended = walk(5)
     assert schedule_sweep() is True
     assert schedule_sweep() is False  # one is already waiting
     call_command("db_worker", "--batch", "--no-reload", "--no-startup-delay", verbosity=0)
@@ -196,4 +197,7 @@ def test_the_worker_runs_a_scheduled_sweep(desk, staff, monkeypatch):
         f"{incident.number} response",
         f"{incident.number} resolution",
     }
+    # The sweep's last stage kept the check of the workflow that had ended.
+    assert result.return_value["workflows_checked"]["checked"] == 1
+    assert WorkflowCheckRecord.objects.filter(root=ended).exists()
     assert schedule_sweep() is True

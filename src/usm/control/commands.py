@@ -167,17 +167,34 @@ def show_conformance(
     start: str = FROM,
     end: str = TO,
     limit: int = typer.Option(100, min=1, max=100000, help="List at most this many deviations"),
+    refresh: bool = typer.Option(
+        False,
+        "--refresh",
+        help="First check every ended workflow of the provider's register that has no kept "
+        "check yet, whatever the period (a register filled, imported or upgraded in one go); "
+        "progress goes to stderr",
+    ),
     as_json: bool = JSON,
 ) -> None:
     """Check the workflows closed in the period against their templates. Exits 1 when any
-    deviates."""
+    deviates.
+
+    Checks are kept once made. `usm worker` makes them in the background as workflows end;
+    this command first checks those of the period (or, with --refresh, of the whole register)
+    that are still missing, so its figures count every ended workflow."""
     with database_command():
         from usm.control import sources
         from usm.control.conformance import conformance
         from usm.control.periods import period_of
 
         tenant = find_provider_or_only(provider)
-        report = conformance(*sources.of_provider(tenant.pk), period_of(start, end), limit=limit)
+        period = period_of(start, end)
+        calls, events = sources.of_provider(tenant.pk)
+        if refresh:
+            _check_workflows(calls, announce=True)
+        else:
+            _check_workflows(calls.filter(closed_at__gte=period.start, closed_at__lt=period.end))
+        report = conformance(calls, events, period, limit=limit)
     if as_json:
         emit_json(report)
     else:
@@ -186,11 +203,62 @@ def show_conformance(
         raise typer.Exit(FAILURE)
 
 
+# Seconds between two progress lines of a long check.
+PROGRESS_EVERY = 2.0
+
+
+def _check_workflows(scope, *, announce: bool = False) -> None:
+    """Check and keep the ended workflows of `scope` with no kept check, telling on stderr how
+    far it got every few seconds when that takes a while (and, with `announce`, when done)."""
+    import time
+
+    from usm.control.conformance import checked_with, unchecked
+    from usm.control.services import record_workflow_checks
+    from usm.model import reference_model
+
+    total = unchecked(scope, checked_with(reference_model())).count()
+    if not total:
+        if announce:
+            typer.echo("usm: every ended workflow has been checked already", err=True)
+        return
+    started = time.monotonic()
+    last_shown = started
+
+    def progress(done) -> None:
+        nonlocal last_shown
+        now = time.monotonic()
+        if now - last_shown >= PROGRESS_EVERY:
+            last_shown = now
+            rate = done.checked / (now - started)
+            typer.echo(
+                f"usm: {done.checked} of {total} workflows checked ({rate:.0f} a second)",
+                err=True,
+            )
+
+    done = record_workflow_checks(scope, progress=progress)
+    took = time.monotonic() - started
+    if announce or took >= PROGRESS_EVERY:
+        typer.echo(f"usm: {done.checked} workflow(s) checked in {took:.1f} s", err=True)
+    if done.passed_over:
+        typer.echo(
+            f"usm: {done.passed_over} workflow(s) were being checked by a worker at the same "
+            "time; they count once it has kept them",
+            err=True,
+        )
+    if done.failed:
+        typer.echo(
+            f"usm: {done.failed} workflow(s) could not be checked (see the log); they count as "
+            "awaiting their check",
+            err=True,
+        )
+
+
 def _print_conformance(report: dict) -> None:
     typer.echo(
         f"{report['checked']} closed workflow(s) checked, {report['conforming']} conforming "
         f"({_percent(report['rate'])}), {report['with_repeats']} with repeated steps; "
         f"{report['aborted']} aborted"
+        + (f"; {report['awaiting_check']} awaiting their check" if report["awaiting_check"] else "")
     )
     typer.echo("")
     _table(
@@ -220,7 +288,9 @@ def run_sweep(
     at: str = typer.Option(None, "--at", help="Sweep as if it were this instant (ISO date-time)"),
     as_json: bool = JSON,
 ) -> None:
-    """One SLA sweep now, in this process: record breaches, warn and escalate, send e-mail."""
+    """One SLA sweep now, in this process: record breaches, warn and escalate, send e-mail;
+    then check the workflows ended since the last sweep against their templates (a bounded
+    number per sweep; `usm control conformance --refresh` checks any number at once)."""
     with database_command():
         from django.utils import timezone
 
@@ -238,7 +308,9 @@ def run_sweep(
         return
     typer.echo(
         f"swept at {report.at:%Y-%m-%d %H:%M} UTC: {len(report.breaches)} breach(es) recorded, "
-        f"{report.notifications} notification(s), {report.sent} e-mail(s) sent"
+        f"{report.notifications} notification(s), {report.sent} e-mail(s) sent, "
+        f"{report.conformance.checked} ended workflow(s) checked"
+        + (" (more left for the next sweep)" if report.conformance.more else "")
     )
     for line in report.breaches:
         typer.echo(f"  breach: {line}")
@@ -246,6 +318,8 @@ def run_sweep(
         typer.echo(f"  not notified: {line}")
     for line in report.failures:
         typer.echo(f"  not sent: {line}", err=True)
+    if report.conformance.failed:
+        typer.echo(f"  not checked: {report.conformance.failed} workflow(s), see the log", err=True)
 
 
 @control_app.command("report")

@@ -223,6 +223,10 @@ class ConformanceOut(Schema):
     rate: float | None
     with_repeats: int
     aborted: int
+    awaiting_check: int = Field(
+        description="Closed workflows of the period whose check the background worker has not "
+        "made yet; they are in none of the other figures"
+    )
     workflows: list[WorkflowConformance]
     aborted_before_the_fork: int
     processes: list[ProcessConformance]

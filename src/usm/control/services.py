@@ -1,14 +1,35 @@
-"""The writer of process control's configuration: the escalation policies. (The SLA sweep,
-`usm.control.sweep`, is the one writer of notifications and of its watch list.)"""
+"""The writer of process control's configuration (the escalation policies) and of the kept
+conformance checks. (The SLA sweep, `usm.control.sweep`, is the one writer of notifications and
+of its watch list; it calls `record_workflow_checks` as its last stage.)"""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import QuerySet
 
-from usm.control.models import DEFAULT_MANAGER_DELAY, DEFAULT_WARNING_FRACTION, EscalationPolicy
+from usm.calls.models import Call
+from usm.control import conformance
+from usm.control.models import (
+    DEFAULT_MANAGER_DELAY,
+    DEFAULT_WARNING_FRACTION,
+    EscalationPolicy,
+    WorkflowCheckRecord,
+)
+from usm.model import reference_model
+
+logger = logging.getLogger(__name__)
+
+# Workflows checked per transaction. Each batch is a handful of statements whatever its size;
+# on SQLite the batch holds the write lock while it is replayed, so it stays well under a second.
+CHECK_BATCH = 500
+# Batches of workflows to check found by one query.
+PAGE = 20
 
 
 @transaction.atomic
@@ -40,3 +61,101 @@ def set_escalation_policy(
     policy.full_clean(validate_unique=False, validate_constraints=False)
     policy.save()
     return policy
+
+
+@dataclass
+class WorkflowChecking:
+    """What one round of `record_workflow_checks` did."""
+
+    checked: int = 0
+    # Claimed by another worker at the same moment (PostgreSQL): that worker checks them.
+    passed_over: int = 0
+    # Left unchecked because replaying their batch failed (logged); tried again next round.
+    failed: int = 0
+    # Stopped at the limit with workflows still to check.
+    more: bool = False
+
+    def as_dict(self) -> dict:
+        return {
+            "checked": self.checked,
+            "passed_over": self.passed_over,
+            "failed": self.failed,
+            "more": self.more,
+        }
+
+
+def record_workflow_checks(
+    calls: QuerySet[Call] | None = None,
+    *,
+    batch: int | None = None,
+    limit: int | None = None,
+    progress: Callable[[WorkflowChecking], None] | None = None,
+) -> WorkflowChecking:
+    """Check the ended workflows (accepting calls among `calls`, default every provider's) that
+    have no current kept check, and keep the checks: `batch` workflows per transaction, at most
+    `limit` in all (`batch` default: CHECK_BATCH). Safe to run in several workers at once: a batch claims its accepting calls
+    with `SELECT ... FOR UPDATE SKIP LOCKED` and, holding them, looks again for checks another
+    worker kept meanwhile, so no workflow is checked twice. `progress` is called after each
+    batch."""
+    batch = batch or CHECK_BATCH
+    model = reference_model()
+    made_with = conformance.checked_with(model)
+    left = conformance.unchecked(Call.objects.all() if calls is None else calls, made_with)
+    report = WorkflowChecking()
+    after = 0
+    # Through the register in key order, a page of batches per query, each query starting where
+    # the last one stopped: a whole pass walks the register once.
+    while True:
+        wanted = (
+            batch * PAGE if limit is None else min(batch * PAGE, max(limit - report.checked, 1))
+        )
+        page = list(left.filter(pk__gt=after).order_by("pk").values_list("pk", flat=True)[:wanted])
+        if not page:
+            return report
+        after = page[-1]
+        position = 0
+        while position < len(page):
+            room = batch if limit is None else min(batch, limit - report.checked)
+            if room <= 0:
+                report.more = True
+                return report
+            ids = page[position : position + room]
+            position += len(ids)
+            try:
+                _check_batch(model, made_with, ids, report)
+            except Exception:  # an unreadable log must not stop the workflows after it
+                logger.exception("checking the workflows of calls %s to %s failed", ids[0], ids[-1])
+                report.failed += len(ids)
+            if progress is not None:
+                progress(report)
+
+
+def _check_batch(model, made_with: str, ids: list[int], report: WorkflowChecking) -> None:
+    with transaction.atomic():
+        claimed = list(
+            Call.objects.select_for_update(skip_locked=True)
+            .filter(pk__in=ids)
+            .order_by("pk")
+            .values_list("pk", "workflow")
+        )
+        report.passed_over += len(ids) - len(claimed)
+        # A statement of its own, after the lock: what another worker kept before letting go.
+        done = set(
+            WorkflowCheckRecord.objects.filter(
+                root_id__in=[pk for pk, _ in claimed], checked_with=made_with
+            ).values_list("root_id", flat=True)
+        )
+        fresh = [
+            WorkflowCheckRecord(root_id=root_id, checked_with=made_with, result=check.as_record())
+            for root_id, check in conformance.replay(
+                model, [(pk, workflow) for pk, workflow in claimed if pk not in done]
+            )
+        ]
+        # A check made with another model or checker revision is replaced.
+        WorkflowCheckRecord.objects.bulk_create(
+            fresh,
+            update_conflicts=True,
+            unique_fields=["root"],
+            update_fields=["checked_with", "result"],
+        )
+    report.checked += len(fresh)

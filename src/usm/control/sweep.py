@@ -15,6 +15,11 @@ One sweep, at instant `now`:
    deadline: the constraint is the backstop should two sweeps still meet.
 3. deliver: unsent notifications are claimed the same way and e-mailed; a failing mail server
    leaves them unsent for the next sweep.
+4. check: the workflows that ended since the last sweep are checked against their templates and
+   the checks kept (`usm.control.services.record_workflow_checks`), at most CHECKS_PER_SWEEP of
+   them so that a register checked for the first time does not hold up the next sweep's
+   deadlines; the rest follow in the sweeps after it. Last, because deadlines cannot wait and
+   conformance can.
 
 Calls on hold are skipped: their clock stands still until they are released, which moves their
 due times.
@@ -37,6 +42,7 @@ from usm.calls.models import Call
 from usm.calls.services import record_breaches
 from usm.control.choices import Deadline, NotificationKind
 from usm.control.models import DeadlineWatch, EscalationPolicy, Notification
+from usm.control.services import WorkflowChecking, record_workflow_checks
 from usm.engine.business_time import SlaClock
 from usm.organisation.queries import people_holding
 
@@ -47,6 +53,8 @@ SWEPT = ("open", "in_progress", "waiting", "process_fulfilled", "workflow_fulfil
 DONE_FIELD = {Deadline.RESPONSE: "responded_at", Deadline.RESOLUTION: "resolved_at"}
 WARNED, BREACHED, ESCALATED = 1, 2, 3
 BATCH = 200
+# At a few thousand workflows a second, a few seconds of every sweep.
+CHECKS_PER_SWEEP = 10_000
 
 
 @dataclass
@@ -60,6 +68,7 @@ class SweepReport:
     sent: int = 0
     unrouted: list[str] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
+    conformance: WorkflowChecking = field(default_factory=WorkflowChecking)
 
     def as_dict(self) -> dict:
         return {
@@ -72,17 +81,22 @@ class SweepReport:
             "sent": self.sent,
             "unrouted": self.unrouted,
             "failures": self.failures,
+            "workflows_checked": self.conformance.as_dict(),
         }
 
 
-def sweep(now: datetime | None = None, *, batch: int = BATCH) -> SweepReport:
-    """One sweep over every provider's open calls (see the module notes)."""
+def sweep(
+    now: datetime | None = None, *, batch: int = BATCH, checks: int = CHECKS_PER_SWEEP
+) -> SweepReport:
+    """One sweep over every provider's open calls, then over the workflows ended since the
+    last (see the module notes)."""
     report = SweepReport(now or timezone.now())
     policies = _Policies()
     watch(report, policies)
     for ids in _due_batches(report.at, batch):
         _act(ids, report, policies)
     deliver(report)
+    report.conformance = record_workflow_checks(limit=checks)
     return report
 
 

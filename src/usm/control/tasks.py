@@ -8,6 +8,9 @@ so however many workers run there is about one sweep per interval, and a sweep t
 itself. The alternative, a sweep that enqueues its successor with `run_after`, loses the chain
 for good when a worker dies between the two. Two sweeps that do overlap are harmless (see
 `usm.control.sweep`).
+
+The sweep also keeps the conformance checks of the workflows ended since the last one (its
+last stage), so the dashboard and the API only read them.
 """
 
 from __future__ import annotations
@@ -31,7 +34,8 @@ KEEP_RESULTS = timedelta(days=1)
 
 @task()
 def sweep_deadlines() -> dict:
-    """One SLA sweep (usm.control.sweep), as a background task."""
+    """One SLA sweep (usm.control.sweep), as a background task: deadlines, then the
+    conformance checks of the workflows ended since the last."""
     from usm.control.sweep import sweep
 
     return sweep().as_dict()
