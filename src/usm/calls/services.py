@@ -221,13 +221,14 @@ def register_call(
         _fix_workflow(call)
         assignment.apply(call)
         deadlines.apply(call)
-    try:
-        with transaction.atomic():
-            rows.insert_one(call)
-    except IntegrityError:
-        if idempotency_key:  # the same request, retried while the first was committing
+    if idempotency_key:
+        try:
+            with transaction.atomic():  # a savepoint, so that the retry below can still read
+                rows.insert_one(call)
+        except IntegrityError:  # the same request, retried while the first was committing
             return Call.objects.get(provider=provider, idempotency_key=idempotency_key)
-        raise
+    else:
+        rows.insert_one(call)
     if call.root_id is None:
         call.root_id = call.pk
         rows.save_fields(call, ("root",))
