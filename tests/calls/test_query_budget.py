@@ -11,8 +11,8 @@ from usm.calls import services
 pytestmark = pytest.mark.django_db
 
 
-def test_a_step_costs_a_small_fixed_number_of_statements(desk, staff, provider):
-    call = services.register_call(
+def register(provider, staff, desk):
+    return services.register_call(
         provider,
         staff,
         call_type="incident",
@@ -23,6 +23,10 @@ def test_a_step_costs_a_small_fixed_number_of_statements(desk, staff, provider):
         impact=2,
         urgency=2,
     )
+
+
+def test_a_step_costs_a_small_fixed_number_of_statements(desk, staff, provider):
+    call = register(provider, staff, desk)
     for step in ("INC-1", "INC-2", "INC-3", "INC-4"):
         with CaptureQueriesContext(connection) as queries:
             call = services.complete_step(call, staff, step)
@@ -33,22 +37,9 @@ def test_a_step_costs_a_small_fixed_number_of_statements(desk, staff, provider):
 
 
 def test_a_registration_costs_a_small_fixed_number_of_statements(desk, staff, provider):
-    def register():
-        return services.register_call(
-            provider,
-            staff,
-            call_type="incident",
-            summary="Printer jammed",
-            customer=desk["customer"],
-            requester=desk["requester"],
-            service=desk["service"],
-            impact=2,
-            urgency=2,
-        )
-
-    register()  # the first reads the provider's configuration; later ones find it kept
+    register(provider, staff, desk)  # the first reads the configuration; later ones find it kept
     with CaptureQueriesContext(connection) as queries:
-        call = register()
+        call = register(provider, staff, desk)
     # The configuration stamp, the requester's authorisation, the number, the call (inserted
     # whole, deadlines and assignee included), its root, its first event; the rest are the
     # transaction's savepoint statements.
