@@ -135,10 +135,10 @@ def _check_requester(requester, customer, service) -> None:
             "WHERE r.person_id = %s AND r.customer_id = %s AND r.active = %s",
             [requester.pk, customer.pk, True],
         )
-        rows = cursor.fetchall()
-    if not rows:
+        found = cursor.fetchall()
+    if not found:
         raise ValidationError({"requester": f"{requester} is not authorised by {customer}"})
-    allowed = {service_id for (service_id,) in rows if service_id is not None}
+    allowed = {service_id for (service_id,) in found if service_id is not None}
     if service is not None and allowed and service.pk not in allowed:
         raise ValidationError({"service": f"{requester} may not submit calls for {service}"})
 
