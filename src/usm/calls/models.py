@@ -290,6 +290,9 @@ class CallEvent(TenantModel):
         indexes = [
             models.Index(fields=["provider", "at"], name="event_provider_time"),
             models.Index(fields=["root", "at"], name="event_workflow_time"),
+            # Process control reads one kind of event of a period (breaches, forks, step
+            # completions): a range of this instead of every event of the period.
+            models.Index(fields=["provider", "kind", "at"], name="event_kind_time"),
         ]
 
     def save(self, *args, **kwargs):

@@ -29,7 +29,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
+from django.db import connection
+from django.db.models import Case, Count, Exists, F, OuterRef, Q, QuerySet, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -48,6 +49,8 @@ from usm.model import Dynamicity, reference_model
 
 # The events after which a step is the call's current one.
 STEP_STARTS = ("registered", "step_completed", "resumed", "repeated", "reclassified")
+# The events the period's counts are made of (completions, repeats, breaches, forks).
+COUNTED = ("step_completed", "repeated", "deadline_breached", "forked")
 DEADLINES = ("response", "resolution")
 DONE_FIELD = {"response": "responded_at", "resolution": "resolved_at"}
 
@@ -95,6 +98,29 @@ def _counts(queryset: QuerySet, *fields: str) -> dict:
     return {tuple(row[:-1]): row[-1] for row in rows}
 
 
+class Tally:
+    """How many rows of one row set there are per combination of a few columns, read in a single
+    GROUP BY; each figure is then a sum over the combinations it covers. On a large register a
+    statement per figure is a pass over the period's rows each: one pass serves them all."""
+
+    def __init__(self, queryset: QuerySet, *fields: str, **expressions):
+        self.rows = list(queryset.order_by().values(*fields, **expressions).annotate(n=Count("pk")))
+
+    def total(self, **where) -> int:
+        return sum(row["n"] for row in self._matching(where))
+
+    def by(self, field: str, **where) -> dict:
+        """The count per value of `field` of the rows with the values `where` names; a value
+        no such row has is missing, as from a GROUP BY."""
+        found: dict = {}
+        for row in self._matching(where):
+            found[row[field]] = found.get(row[field], 0) + row["n"]
+        return found
+
+    def _matching(self, where: dict):
+        return (row for row in self.rows if all(row[f] == v for f, v in where.items()))
+
+
 def _rate(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
 
@@ -127,37 +153,59 @@ def kpis(
     as_of: datetime | None = None,
 ) -> dict:
     """Every figure for `period`, over `calls` and `events` (already narrowed to what the reader
-    may see), sliced by `where`. `as_of` is "now" (a simulated clock in tests)."""
+    may see), sliced by `where`. `as_of` is "now" (a simulated clock in tests).
+
+    Each row set (the calls registered, ended and open, the period's events) is counted in one
+    statement, grouped by every column a figure splits it by."""
     where = where or Slice()
     as_of = as_of or timezone.now()
     moment = min(period.end, as_of)
     all_events = events
     calls, events = where.of_calls(calls), where.of_events(events)
 
-    registered = calls.filter(_in(period, "created_at"))
+    registered = Tally(
+        calls.filter(_in(period, "created_at")),
+        "process",
+        "service_id",
+        "customer_id",
+        "accepting",
+        "workflow",
+    )
     ended = calls.filter(_in(period, "closed_at"))
-    closed, aborted = ended.filter(status="closed"), ended.filter(status="aborted")
+    ended_counts = Tally(ended, "process", "status", "accepting", "workflow")
+    closed = ended.filter(status="closed")
     backlog = open_at(calls, moment)
-    completions = events.filter(_in(period, "at"), kind="step_completed")
-    repeats = events.filter(_in(period, "at"), kind="repeated")
-    breaches = events.filter(_in(period, "at"), kind="deadline_breached")
+    backlog_counts = Tally(
+        backlog, "process", "service_id", "customer_id", "assignee_team_id", "risk_level"
+    )
+    logged = Tally(
+        events.filter(_in(period, "at"), kind__in=COUNTED),
+        "kind",
+        "process",
+        "step",
+        "team_id",
+        "outcome",
+        # A fork by the workflow's accepting call is the one that decides a dynamic workflow.
+        by_root=Case(When(call_id=F("root_id"), then=Value(1)), default=Value(0)),
+    )
     call_lead = seconds_between("created_at", "closed_at")
     age = seconds_until("created_at", moment)
 
     roots = calls.filter(accepting=True)
     closed_roots = roots.filter(_in(period, "closed_at"), status="closed", workflow__isnull=False)
-    completion_count, repeat_count = completions.count(), repeats.count()
-    ftr = first_time_right(closed_roots, all_events)
+    completion_count = logged.total(kind="step_completed")
+    repeat_count = logged.total(kind="repeated")
+    ftr = first_time_right(closed_roots)
 
     return {
         "period": period.as_dict(),
         "as_of": as_of.isoformat(),
         "filters": where.as_dict(),
         "totals": {
-            "intake": registered.count(),
-            "throughput": closed.count(),
-            "aborted": aborted.count(),
-            "backlog": backlog.count(),
+            "intake": registered.total(),
+            "throughput": ended_counts.total(status="closed"),
+            "aborted": ended_counts.total(status="aborted"),
+            "backlog": backlog_counts.total(),
             "backlog_age": distribution(backlog, age).as_dict(),
             "lead_time": distribution(closed, call_lead).as_dict(),
             "workflows_closed": ftr["total"]["closed"],
@@ -167,26 +215,30 @@ def kpis(
             "step_completions": completion_count,
             "repeats": repeat_count,
             "repeat_rate": _rate(repeat_count, completion_count),
-            "breaches": _breach_totals(breaches),
+            "breaches": _breach_totals(logged),
         },
         "processes": _per_process(
-            registered, closed, aborted, backlog, completions, repeats, call_lead, age
+            registered, ended_counts, backlog_counts, logged, closed, backlog, call_lead, age
         ),
-        "workflows": _per_workflow(roots, period, closed_roots, call_lead, ftr["by_workflow"]),
-        "steps": _per_step(all_events, completions, repeats, period),
-        "forks": forks_taken(events, period),
-        "services": _per_party(registered, backlog, "service_id", "service"),
-        "customers": _per_party(registered, backlog, "customer_id", "customer"),
-        "teams": _per_team(backlog, completions),
+        "workflows": _per_workflow(
+            registered, ended_counts, roots, closed_roots, call_lead, ftr["by_workflow"]
+        ),
+        "steps": _per_step(all_events, events, logged, period, sliced=bool(where.as_dict())),
+        "forks": forks_taken(logged),
+        "services": _per_party(registered, backlog_counts, "service_id", "service"),
+        "customers": _per_party(registered, backlog_counts, "customer_id", "customer"),
+        "teams": _per_team(backlog_counts, logged),
         "agreements": sla_by_agreement(calls, events, period, as_of),
-        "risks": residual_risks(backlog, all_events, moment),
+        "risks": residual_risks(backlog, moment, backlog_counts),
     }
 
 
-def _per_process(registered, closed, aborted, backlog, completions, repeats, lead, age) -> list:
-    intake, throughput = _counts(registered, "process"), _counts(closed, "process")
-    dropped, waiting = _counts(aborted, "process"), _counts(backlog, "process")
-    done, redone = _counts(completions, "process"), _counts(repeats, "process")
+def _per_process(registered, ended, waiting, logged, closed, backlog, lead, age) -> list:
+    intake, backlog_of = registered.by("process"), waiting.by("process")
+    throughput = ended.by("process", status="closed")
+    dropped = ended.by("process", status="aborted")
+    done = logged.by("process", kind="step_completed")
+    redone = logged.by("process", kind="repeated")
     leads = distributions(closed, lead, F("process"))
     ages = distributions(backlog, age, F("process"))
     return [
@@ -196,7 +248,7 @@ def _per_process(registered, closed, aborted, backlog, completions, repeats, lea
             "intake": intake.get(code, 0),
             "throughput": throughput.get(code, 0),
             "aborted": dropped.get(code, 0),
-            "backlog": waiting.get(code, 0),
+            "backlog": backlog_of.get(code, 0),
             "backlog_age": ages.get(code, EMPTY).as_dict(),
             "lead_time": leads.get(code, EMPTY).as_dict(),
             "step_completions": done.get(code, 0),
@@ -207,10 +259,18 @@ def _per_process(registered, closed, aborted, backlog, completions, repeats, lea
     ]
 
 
-def first_time_right(closed_roots: QuerySet[Call], events: QuerySet[CallEvent]) -> dict:
+def _own_events(**lookups) -> QuerySet[CallEvent]:
+    """The events of one call or workflow of the outer query (`lookups` name it by OuterRef).
+    Not narrowed by the reader's scope again: the outer call is one the reader may see, and a
+    provider condition here would lead the planner to the provider's index by kind and time
+    (every such event the provider ever had) instead of the call's own few events."""
+    return CallEvent.objects.filter(**lookups)
+
+
+def first_time_right(closed_roots: QuerySet[Call]) -> dict:
     """Of the workflows closed (their accepting calls in `closed_roots`), how many went through
     without any of their calls repeating a step."""
-    repeated = events.filter(root_id=OuterRef("pk"), kind="repeated")
+    repeated = _own_events(root_id=OuterRef("pk"), kind="repeated")
     rows = (
         closed_roots.order_by()
         .values("workflow")
@@ -225,9 +285,9 @@ def first_time_right(closed_roots: QuerySet[Call], events: QuerySet[CallEvent]) 
     }
 
 
-def _per_workflow(roots, period, closed_roots, lead, ftr_by_workflow) -> list:
-    started = _counts(roots.filter(_in(period, "created_at")), "workflow")
-    dropped = _counts(roots.filter(_in(period, "closed_at"), status="aborted"), "workflow")
+def _per_workflow(registered, ended, roots, closed_roots, lead, ftr_by_workflow) -> list:
+    started = registered.by("workflow", accepting=True)
+    dropped = ended.by("workflow", accepting=True, status="aborted")
     open_roots = _counts(roots.filter(closed_at__isnull=True), "workflow")
     leads = distributions(closed_roots, lead, F("workflow"))
     found = []
@@ -265,35 +325,63 @@ def _per_workflow(roots, period, closed_roots, lead, ftr_by_workflow) -> list:
     return found
 
 
-def step_lead_times(events: QuerySet[CallEvent], completions: QuerySet[CallEvent], period):
+def step_lead_times(
+    all_events: QuerySet[CallEvent],
+    events: QuerySet[CallEvent],
+    period: Period,
+    sliced: bool,
+) -> dict:
     """Per step, the distribution of the time from the step becoming current to its completion,
-    over the completions in `completions`. The start is the previous step-start event of the
-    same call, which may lie before the period: the window runs over the calls' whole logs."""
+    over the completions of the period in `events` (`sliced`: narrower than `all_events`).
+
+    A completion's start is the step-start event before it in its call's log. Every start in
+    the period is paired with the one before it in a single window over the period's starts;
+    only a call's first start in the period has its predecessor before the period, and that one
+    is looked up in the call's own log (the events of a call the reader may see, so no scoping
+    is lost). Reading the calls' whole logs instead grows with the age of the calls."""
     starts = (
-        events.filter(
-            kind__in=STEP_STARTS,
-            call_id__in=completions.order_by().values("call_id"),
-            at__lt=period.end,
-        )
+        all_events.filter(_in(period, "at"), kind__in=STEP_STARTS)
         .order_by()
         .values("id", "call_id", "step", "kind", "at")
     )
-    starts_sql, starts_params = starts.query.sql_with_params()
-    ids_sql, ids_params = completions.order_by().values("id").query.sql_with_params()
+    starts_sql, params = starts.query.sql_with_params()
+    table = connection.ops.quote_name(CallEvent._meta.db_table)
+    kinds = ", ".join("%s" for _ in STEP_STARTS)
+    only = ""
+    if sliced:
+        ids_sql, ids_params = (
+            events.filter(_in(period, "at"), kind="step_completed")
+            .order_by()
+            .values("id")
+            .query.sql_with_params()
+        )
+        only = f'AND "id" IN ({ids_sql})'
+    else:
+        ids_params = ()
     rows_sql = f"""
         SELECT "step" AS grp, {epoch_sql('"at"')} - {epoch_sql('"started"')} AS val FROM (
-            SELECT "id", "step", "kind", "at",
-                   LAG("at") OVER (PARTITION BY "call_id" ORDER BY "at", "id") AS "started"
-            FROM ({starts_sql}) AS starts
+            SELECT "id", "step", "at", COALESCE("previous", (
+                SELECT MAX(earlier."at") FROM {table} AS earlier
+                WHERE earlier."call_id" = paired."call_id" AND earlier."kind" IN ({kinds})
+                  AND earlier."at" < %s
+            )) AS "started"
+            FROM (
+                SELECT "id", "call_id", "step", "kind", "at",
+                       LAG("at") OVER (PARTITION BY "call_id" ORDER BY "at", "id") AS "previous"
+                FROM ({starts_sql}) AS starts
+            ) AS paired
+            WHERE "kind" = %s {only}
         ) AS timed
-        WHERE "kind" = %s AND "id" IN ({ids_sql})
     """
-    return distributions_sql(rows_sql, (*starts_params, "step_completed", *ids_params))
+    return distributions_sql(
+        rows_sql, (*STEP_STARTS, period.start, *params, "step_completed", *ids_params)
+    )
 
 
-def _per_step(all_events, completions, repeats, period) -> list:
-    done, redone = _counts(completions, "step"), _counts(repeats, "step")
-    leads = step_lead_times(all_events, completions, period)
+def _per_step(all_events, events, logged, period, *, sliced: bool) -> list:
+    done = logged.by("step", kind="step_completed")
+    redone = logged.by("step", kind="repeated")
+    leads = step_lead_times(all_events, events, period, sliced=sliced)
     return [
         {
             "step": step.id,
@@ -308,20 +396,18 @@ def _per_step(all_events, completions, repeats, period) -> list:
     ]
 
 
-def forks_taken(events: QuerySet[CallEvent], period: Period) -> list:
+def forks_taken(logged: Tally) -> list:
     """Per dynamic workflow, the forks of its accepting process in the period that chose it."""
     model = reference_model()
     dynamic = [w for w in model.workflows if w.dynamicity is Dynamicity.DYNAMIC]
-    forks = events.filter(
-        _in(period, "at"),
-        kind="forked",
-        call_id=F("root_id"),
-        process__in={w.start for w in dynamic},
-    )
-    taken = _counts(forks, "process", "outcome")
+    starts = {w.start for w in dynamic}
+    taken: dict[tuple[str, str], int] = {}
     per_start: dict[str, int] = {}
-    for (process, _), n in taken.items():
-        per_start[process] = per_start.get(process, 0) + n
+    for row in logged.rows:
+        if row["kind"] == "forked" and row["by_root"] and row["process"] in starts:
+            key = (row["process"], row["outcome"])
+            taken[key] = taken.get(key, 0) + row["n"]
+            per_start[row["process"]] = per_start.get(row["process"], 0) + row["n"]
     return [
         {
             "workflow": w.number,
@@ -335,11 +421,11 @@ def forks_taken(events: QuerySet[CallEvent], period: Period) -> list:
     ]
 
 
-def _per_party(registered, backlog, field: str, label: str) -> list:
+def _per_party(registered: Tally, backlog: Tally, field: str, label: str) -> list:
     from usm.agreements.models import Service
     from usm.organisation.models import Customer
 
-    intake, waiting = _counts(registered, field), _counts(backlog, field)
+    intake, waiting = registered.by(field), backlog.by(field)
     model = Service if label == "service" else Customer
     names = dict(model.objects.filter(pk__in=set(intake) | set(waiting)).values_list("pk", "name"))
     keys = sorted(set(intake) | set(waiting), key=lambda k: (k is None, names.get(k, ""), k or 0))
@@ -354,10 +440,11 @@ def _per_party(registered, backlog, field: str, label: str) -> list:
     ]
 
 
-def _per_team(backlog, completions) -> list:
+def _per_team(backlog: Tally, logged: Tally) -> list:
     from usm.organisation.models import Team
 
-    waiting, done = _counts(backlog, "assignee_team_id"), _counts(completions, "team_id")
+    waiting = backlog.by("assignee_team_id")
+    done = logged.by("team_id", kind="step_completed")
     names = dict(Team.objects.filter(pk__in=set(waiting) | set(done)).values_list("pk", "name"))
     keys = sorted(set(waiting) | set(done), key=lambda k: (k is None, names.get(k, ""), k or 0))
     return [
@@ -371,8 +458,8 @@ def _per_team(backlog, completions) -> list:
     ]
 
 
-def _breach_totals(breaches: QuerySet[CallEvent]) -> dict:
-    found = _counts(breaches, "outcome")
+def _breach_totals(logged: Tally) -> dict:
+    found = logged.by("outcome", kind="deadline_breached")
     return {which: found.get(which, 0) for which in DEADLINES}
 
 
@@ -440,17 +527,16 @@ def sla_by_agreement(calls, events, period: Period, as_of: datetime) -> list:
     ]
 
 
-def residual_risks(backlog: QuerySet[Call], events: QuerySet[CallEvent], moment) -> dict:
-    """Risks still open at `moment`; a known error is one whose cause was found (IMP-3 completed
-    with the outcome `cause_known`) before then."""
-    risks = backlog.filter(process="IMP")
-    cause_known = events.filter(
+def residual_risks(backlog: QuerySet[Call], moment, counted: Tally) -> dict:
+    """Risks still open at `moment` (`counted`: the backlog's tally); a known error is one whose
+    cause was found (IMP-3 completed with the outcome `cause_known`) before then."""
+    cause_known = _own_events(
         call_id=OuterRef("pk"), kind="step_completed", outcome="cause_known", at__lt=moment
     )
-    by_level = _counts(risks, "risk_level")
+    by_level = counted.by("risk_level", process="IMP")
     return {
-        "open": risks.count(),
-        "known_errors": risks.filter(Exists(cause_known)).count(),
+        "open": counted.total(process="IMP"),
+        "known_errors": backlog.filter(Exists(cause_known), process="IMP").count(),
         "by_level": [
             {"risk_level": level, "open": by_level[level]}
             for level in sorted(by_level, key=lambda v: (v is None, v or 0))
