@@ -6,7 +6,7 @@ from django.test import Client
 from usm.api.models import ApiToken
 from usm.api.scoping import scoped
 from usm.api.tokens import issue_token, revoke_token, user_for_token
-from usm.organisation.models import Customer, Person
+from usm.organisation.models import Customer, Person, Team
 
 
 @pytest.mark.django_db
@@ -23,6 +23,7 @@ def test_tokens_are_stored_hashed(staff):
 
 @pytest.mark.django_db
 def test_scoping_shows_only_the_persons_provider(staff, provider, other_provider):
+    Team.objects.create(provider=provider, name="Service desk").members.add(staff.person)
     Customer.objects.create(provider=provider, code="mine", name="Mine")
     Customer.objects.create(provider=other_provider, code="theirs", name="Theirs")
     assert [c.code for c in scoped(staff, Customer.objects.all())] == ["mine"]

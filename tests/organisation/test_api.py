@@ -117,7 +117,9 @@ def test_pagination_and_filters(api, provider):
     assert api.get(f"{BASE}/customers?q=customer 4").json()["count"] == 1
 
 
-def test_writing_needs_the_model_permission(api_client, provider):
+def test_writing_needs_the_model_permission(api_client, provider, staff):
+    # Staff without the permission: they read the organisation, and may not change it.
+    services.create_team(provider, "Service desk", members=[staff.person])
     services.create_customer(provider, "town", "Town Hall")
     assert api_client.get(f"{BASE}/customers").json()["count"] == 1
     assert post(api_client, "/customers", {"code": "x", "name": "X"}).status_code == 403

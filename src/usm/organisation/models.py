@@ -59,6 +59,9 @@ class TenantModel(models.Model):
 
 
 class OrganisationUnit(TenantModel):
+    # The provider's own structure, not the customers' business (usm.api.scoping).
+    staff_only = True
+
     name = models.CharField(max_length=200)
     parent = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
@@ -84,6 +87,9 @@ class OrganisationUnit(TenantModel):
 
 
 class Customer(TenantModel):
+    # A customer's user sees the customers that authorise them, and no other (usm.api.scoping).
+    customer_path = "pk"
+
     code = models.SlugField(max_length=40)
     name = models.CharField(max_length=200)
     kind = models.CharField(
@@ -104,6 +110,18 @@ class Customer(TenantModel):
 class Person(TenantModel):
     """Anyone the provider deals with: its own staff and the customers' users. A person may log in
     through the linked user account."""
+
+    # A customer's user sees themselves, the people their customers authorise or name on a call,
+    # and the staff working on their customers' calls: the one assigned, and the members of the
+    # team the call is with. Not the rest of the staff, nor other customers' people
+    # (usm.api.scoping). The last three paths run through the calls app's relations.
+    customer_path = (
+        "authorisations__customer",
+        "calls_requested__customer",
+        "calls_assigned__customer",
+        "teams__calls__customer",
+    )
+    user_path = "user"
 
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL,
@@ -134,6 +152,8 @@ class Person(TenantModel):
 class Requester(TenantModel):
     """A person a customer authorises to submit calls, for the services listed."""
 
+    customer_path = "customer"
+
     person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="authorisations")
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="requesters")
     services = models.ManyToManyField("agreements.Service", blank=True, related_name="requesters")
@@ -155,6 +175,9 @@ class Requester(TenantModel):
 
 
 class Team(TenantModel):
+    # A customer's user sees the teams their customers' calls are with (usm.api.scoping).
+    customer_path = "calls__customer"
+
     name = models.CharField(max_length=200)
     kind = models.CharField(max_length=10, choices=TeamKind.choices, default=TeamKind.INTERNAL)
     unit = models.ForeignKey(
@@ -180,6 +203,9 @@ class Team(TenantModel):
 class Profile(TenantModel):
     """A role or position (USM's word), tied to a unit and held by people. Reorganising means
     changing who holds which profile; procedures name profiles, never people."""
+
+    # Roles and the RACI are how the provider organises itself (usm.api.scoping).
+    staff_only = True
 
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True)
@@ -207,6 +233,8 @@ class Profile(TenantModel):
 class Procedure(TenantModel):
     """The WHO for one workflow template: per step, which profiles are Responsible, Accountable,
     Consulted or Informed."""
+
+    staff_only = True
 
     workflow = models.PositiveSmallIntegerField(help_text="Workflow template number (1-8)")
     name = models.CharField(max_length=200)
@@ -246,6 +274,7 @@ class Procedure(TenantModel):
 
 class StepResponsibility(models.Model):
     provider_path = "procedure__provider"
+    staff_only = True
 
     procedure = models.ForeignKey(
         Procedure, on_delete=models.CASCADE, related_name="responsibilities"
@@ -283,6 +312,9 @@ class StepResponsibility(models.Model):
 
 class WorkInstruction(TenantModel):
     """The HOW of one step for one service: text and links for whoever does the work."""
+
+    # For the provider's people doing the work; it may name internal systems (usm.api.scoping).
+    staff_only = True
 
     service = models.ForeignKey(
         "agreements.Service", on_delete=models.CASCADE, related_name="work_instructions"
