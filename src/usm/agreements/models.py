@@ -47,6 +47,10 @@ class Service(TenantModel):
 class Calendar(TenantModel):
     """Service hours: weekly opening intervals in a time zone, holidays and date exceptions."""
 
+    # A customer's user sees the service hours of their customers' SAs; those behind OLAs and UCs
+    # only are the provider's internal arrangements.
+    customer_path = "agreements__customer"
+
     name = models.CharField(max_length=200)
     time_zone = models.CharField(max_length=64, default="UTC")
     always_open = models.BooleanField(default=False, help_text="24x7: the weekly hours are ignored")
@@ -63,6 +67,7 @@ class Calendar(TenantModel):
 
 class OpeningHours(models.Model):
     provider_path = "calendar__provider"
+    customer_path = "calendar__agreements__customer"
 
     calendar = models.ForeignKey(Calendar, on_delete=models.CASCADE, related_name="opening_hours")
     weekday = models.PositiveSmallIntegerField(choices=Weekday.choices)
@@ -79,6 +84,7 @@ class OpeningHours(models.Model):
 
 class Holiday(models.Model):
     provider_path = "calendar__provider"
+    customer_path = "calendar__agreements__customer"
 
     calendar = models.ForeignKey(Calendar, on_delete=models.CASCADE, related_name="holidays")
     date = models.DateField()
@@ -96,6 +102,7 @@ class CalendarException(models.Model):
     """Opening hours for one date that replace the week's (a Saturday opening, a short day)."""
 
     provider_path = "calendar__provider"
+    customer_path = "calendar__agreements__customer"
 
     calendar = models.ForeignKey(Calendar, on_delete=models.CASCADE, related_name="exceptions")
     date = models.DateField()
@@ -112,6 +119,10 @@ class CalendarException(models.Model):
 
 class Agreement(TenantModel):
     """An SA with a customer, an OLA with an internal team, or a UC with a supplier."""
+
+    # A customer's user sees their customers' SAs; OLAs and UCs have no customer, and are the
+    # provider's internal arrangements.
+    customer_path = "customer"
 
     kind = models.CharField(max_length=3, choices=AgreementKind.choices)
     code = models.SlugField(max_length=40)
@@ -179,6 +190,7 @@ class Norm(models.Model):
     """The response and resolution targets an agreement sets for one call type and priority."""
 
     provider_path = "agreement__provider"
+    customer_path = "agreement__customer"
 
     agreement = models.ForeignKey(Agreement, on_delete=models.CASCADE, related_name="norms")
     call_type = models.CharField(max_length=20, choices=CallType.choices)

@@ -1,5 +1,5 @@
 """What every CRUD router under /api/v1 shares: paging, looking rows up through the scoping rule,
-checking write permissions and finding the caller's provider."""
+checking write permissions (`allow`, `require_staff`) and finding the caller's provider."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from ninja import Field, Schema
 from ninja.errors import HttpError
 from ninja.pagination import LimitOffsetPagination
 
-from usm.api.scoping import provider_id_of, scoped, scoped_get
+from usm.api.scoping import is_staff, provider_id_of, scoped, scoped_get
 from usm.organisation.models import Provider
 
 MAX_LIMIT = 200
@@ -102,3 +102,13 @@ def allow(request, action: str, model: type[Model]) -> None:
     meta = model._meta
     if not request.user.has_perm(f"{meta.app_label}.{action}_{meta.model_name}"):
         raise HttpError(403, f"you may not {action} {meta.verbose_name_plural}")
+
+
+def require_staff(request, doing: str) -> None:
+    """The work on calls is the provider's: a customer's user registers calls, reads their
+    customers' and talks on them (public notes, replies), as in the portal, and is refused the
+    rest with a 403. Asked before the call is looked up, so the answer says nothing about
+    whether it exists."""
+    user = request.auth
+    if provider_id_of(user) is None or not is_staff(user):
+        raise HttpError(403, f"only the provider's staff may {doing}")

@@ -10,8 +10,13 @@ as each model declares:
   subquery, so that a row reached twice is still listed once.
 - `user_path`: the path from a row to a login; the row of the caller's own login stays visible to
   them whatever their customers (their own person).
-- `staff_only = True`: the provider's own set-up (units, profiles, procedures, work instructions);
-  a customer's user sees none of it.
+- `staff_only = True`: the provider's own set-up (units, profiles, procedures, work instructions)
+  and its own records (a call's event log); a customer's user sees none of it.
+- `shown_to_customers`: a condition (a `Q`) the rows reached through `customer_path` must meet
+  as well: of their customers' calls, the ones they put in; of the notes, the public ones.
+
+What a customer's user may *do* is narrower still: `usm.api.crud.require_staff` refuses them every
+write that works a call or the provider's set-up.
 
 A model declaring none of these is seen by everyone of its provider (the service catalogue, the
 MIR). Finer rules (per team, say) are added here, and nowhere else.
@@ -19,8 +24,7 @@ MIR). Finer rules (per team, say) are added here, and nowhere else.
 
 from __future__ import annotations
 
-import operator
-from functools import cache, reduce
+from functools import cache
 
 from django.db.models import Model, Q, QuerySet
 from django.shortcuts import get_object_or_404
@@ -73,7 +77,8 @@ def scoped_get(user, model_or_queryset: type[Model] | QuerySet, **lookup) -> Mod
 
 
 def _narrowed_for_customers(model: type[Model]) -> bool:
-    return any(hasattr(model, name) for name in ("customer_path", "user_path", "staff_only"))
+    declared = ("customer_path", "user_path", "staff_only", "shown_to_customers")
+    return any(hasattr(model, name) for name in declared)
 
 
 def _seen_by_customers_user(model: type[Model], user) -> Q:
@@ -81,20 +86,21 @@ def _seen_by_customers_user(model: type[Model], user) -> Q:
     # still be active.
     customers = user.person.authorisations.filter(active=True).values("customer_id")
     paths = getattr(model, "customer_path", ())
-    conditions = []
+    reached = Q(pk__in=[])  # nothing, until a path leads somewhere
     for path in (paths,) if isinstance(paths, str) else paths:
         if path == "pk":
-            conditions.append(Q(pk__in=customers))
+            reached |= Q(pk__in=customers)
         elif _crosses_many(model, path):
             # A join through a many-valued relation would repeat the row once per match.
-            reached = model._base_manager.filter(**{f"{path}__in": customers})
-            conditions.append(Q(pk__in=reached.values("pk")))
+            rows = model._base_manager.filter(**{f"{path}__in": customers})
+            reached |= Q(pk__in=rows.values("pk"))
         else:
-            conditions.append(Q(**{f"{path}__in": customers}))
+            reached |= Q(**{f"{path}__in": customers})
+    seen = reached & getattr(model, "shown_to_customers", Q())
     user_path = getattr(model, "user_path", None)
     if user_path:
-        conditions.append(Q(**{f"{user_path}_id": user.pk}))
-    return reduce(operator.or_, conditions)
+        seen |= Q(**{f"{user_path}_id": user.pk})
+    return seen
 
 
 @cache

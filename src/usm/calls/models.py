@@ -15,8 +15,17 @@ QUEUE_EXCLUDES = ("closed", "aborted", "waiting")
 PREFIX = {"wish": "CTM", "rfc": "CHM", "incident": "INC", "service_request": "OPS", "risk": "IMP"}
 
 
+def _put_in_by_customers(call_path: str = "") -> Q:
+    """Of their customers' calls, a customer's user follows those their organisation put in: the
+    calls the provider forks (the change behind an incident) or raises for itself (risks) are its
+    own work, and so are the notes, pauses and files on them."""
+    prefix = f"{call_path}__" if call_path else ""
+    return Q(**{f"{prefix}accepting": True}) & ~Q(**{f"{prefix}call_type": "risk"})
+
+
 class Call(TenantModel):
     customer_path = "customer"
+    shown_to_customers = _put_in_by_customers()
 
     number = models.CharField(max_length=20, help_text="Tracking number, e.g. INC-000123")
     call_type = models.CharField(max_length=20, choices=CallType.choices)
@@ -179,6 +188,9 @@ class CallCounter(TenantModel):
 
 class CallLink(models.Model):
     provider_path = "source__provider"
+    # A link ties a call to others, often other customers' (one cause behind many incidents):
+    # the desk's knowledge, which the portal does not show either.
+    staff_only = True
 
     source = models.ForeignKey(Call, on_delete=models.CASCADE, related_name="links_out")
     kind = models.CharField(max_length=12, choices=LinkKind.choices)
@@ -198,6 +210,9 @@ class CallPause(models.Model):
     """A stretch of waiting on the requester; the SLA clock does not run inside it."""
 
     provider_path = "call__provider"
+    # The portal tells the requester what the desk waits on them for.
+    customer_path = "call__customer"
+    shown_to_customers = _put_in_by_customers("call")
 
     call = models.ForeignKey(Call, on_delete=models.CASCADE, related_name="pauses")
     started_at = models.DateTimeField()
@@ -210,6 +225,9 @@ class CallPause(models.Model):
 
 class CallNote(models.Model):
     provider_path = "call__provider"
+    customer_path = "call__customer"
+    # An internal note is the desk talking to itself; the requester reads the public ones only.
+    shown_to_customers = _put_in_by_customers("call") & Q(internal=False)
 
     call = models.ForeignKey(Call, on_delete=models.CASCADE, related_name="notes")
     author = models.ForeignKey(
@@ -225,6 +243,8 @@ class CallNote(models.Model):
 
 class CallAttachment(models.Model):
     provider_path = "call__provider"
+    customer_path = "call__customer"
+    shown_to_customers = _put_in_by_customers("call")
 
     call = models.ForeignKey(Call, on_delete=models.CASCADE, related_name="attachments")
     file = models.FileField(upload_to="attachments/%Y/%m/")
@@ -248,6 +268,10 @@ class AppendOnly(models.QuerySet):
 class CallEvent(TenantModel):
     """One executed step or state change: the single source for KPIs, conformance and the
     process-mining exports. Rows are only ever added."""
+
+    # Who did what, under which profile, with which internal remarks: the provider's record of its
+    # own work, shown on the desk and never in the portal.
+    staff_only = True
 
     call = models.ForeignKey(Call, on_delete=models.PROTECT, related_name="events")
     root = models.ForeignKey(
