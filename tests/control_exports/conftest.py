@@ -128,3 +128,13 @@ def bulk_log(provider, desk, workflows: int, steps: int, start=MONDAY, first: in
         ),
         batch_size=2000,
     )
+
+
+@pytest.fixture
+def requester_user(desk, django_user_model):
+    """The customer's requester as a user who can sign in: a customer's user, not staff."""
+    user = django_user_model.objects.create_user("rita")
+    person = desk["requester"]
+    person.user = user
+    person.save()
+    return user

@@ -17,6 +17,7 @@ from usm.control.exports.activities import activity
 from usm.control.exports.ocel import table_suffixes, write_ocel_json, write_ocel_sqlite
 from usm.control.exports.selection import Selection
 from usm.mir.models import MirItem
+from usm.mir.services import admin_import
 
 pytestmark = pytest.mark.django_db
 
@@ -208,3 +209,40 @@ def test_workflow_objects_name_their_template(provider, walk, tmp_path):
     assert workflow["relationships"] == [
         {"objectId": f"call:{root.number}", "qualifier": "accepted by"}
     ]
+
+
+def test_chunk_boundaries_change_nothing(provider, desk, varied_log, walk, mir_item, tmp_path):
+    """An event concerning two MIR items arrives as two rows, which may fall into different
+    chunks; written one row per chunk, the log is the same as written in one chunk."""
+    report = admin_import(
+        provider,
+        [{"identifier": "mail-02", "name": "Spare mail server", "type": "server"}],
+        actor=None,
+        batch="tests",
+    )
+    assert not report.errors
+    spare = MirItem.objects.get(provider=provider, identifier="mail-02")
+    walk(4, MONDAY + timedelta(days=4), mir_items=[mir_item, spare])
+    whole, piecemeal = StringIO(), StringIO()
+    counts = write_ocel_json(whole, Selection(provider))
+    assert write_ocel_json(piecemeal, Selection(provider), chunk_size=1) == counts
+    assert json.loads(piecemeal.getvalue()) == json.loads(whole.getvalue())
+    concerning = [
+        event
+        for event in json.loads(whole.getvalue())["events"]
+        if {"objectId": "mir:mail-02", "qualifier": "concerns"} in event["relationships"]
+    ]
+    assert concerning and all(
+        {"objectId": "mir:mail-01", "qualifier": "concerns"} in event["relationships"]
+        for event in concerning
+    )
+    tables = {}
+    for name, size in (("whole", 2000), ("piecemeal", 1)):
+        path = tmp_path / f"{name}.sqlite"
+        assert write_ocel_sqlite(path, Selection(provider), chunk_size=size) == counts
+        db = sqlite3.connect(path)
+        try:
+            tables[name] = sorted(db.execute("SELECT * FROM event_object"))
+        finally:
+            db.close()
+    assert tables["whole"] == tables["piecemeal"]

@@ -4,11 +4,12 @@ staff (a customer's user gets 403), over the calls the scoping rule lets them se
 # No `from __future__ import annotations`: django-ninja reads the parameter annotations at import.
 from django.core.exceptions import ValidationError
 from ninja import Query, Router
-from ninja.errors import HttpError
 
-from usm.api.scoping import is_staff, provider_id_of, scoped
+from usm.api.crud import require_staff
+from usm.api.scoping import scoped
 from usm.control import sources
 from usm.control.conformance import conformance
+from usm.control.exports.api import router as exports_router
 from usm.control.kpis import Slice, kpis
 from usm.control.models import Notification
 from usm.control.periods import period_of
@@ -22,12 +23,12 @@ from usm.control.schemas import (
 from usm.model import reference_model
 
 router = Router(tags=["control"])
+router.add_router("/exports/", exports_router)
 
 
 def _staff_only(request) -> None:
     """Process control reads the work of every customer: not for customers' users."""
-    if provider_id_of(request.auth) is None or not is_staff(request.auth):
-        raise HttpError(403, "process control is for the provider's staff")
+    require_staff(request, "read process control")
 
 
 def _slice(query: KpiQuery) -> Slice:

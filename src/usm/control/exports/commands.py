@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 from contextlib import contextmanager
-from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
 
@@ -43,31 +42,16 @@ class OcelFormat(StrEnum):
 
 
 def _selection(provider, start, end, process, customer):
-    from usm.control.exports.selection import Selection
-    from usm.control.periods import instant
-    from usm.model import reference_model
-    from usm.organisation.models import Customer
+    from usm.control.exports.selection import selection_of
 
-    tenant = find_provider_or_only(provider)
-    since, until = instant(start, "from"), instant(end, "to")
-    if until is not None and len(end.strip()) == 10:
-        until += timedelta(days=1)
-    if since is not None and until is not None and until <= since:
-        fail("--to lies before --from")
-    processes = reference_model().processes
-    if process is not None and process.upper() not in processes:
-        fail(f"'{process}' is not a process ({', '.join(processes)})")
-    buyer = None
-    if customer is not None:
-        buyer = Customer.objects.filter(provider=tenant, code=customer).first()
-        if buyer is None:
-            fail(f"there is no customer '{customer}' at {tenant.slug}")
-    return Selection(
-        provider=tenant,
-        since=since,
-        until=until,
-        process=process.upper() if process else None,
-        customer=buyer,
+    names = {"start": "--from", "end": "--to", "process": "--process", "customer": "--customer"}
+    return selection_of(
+        find_provider_or_only(provider),
+        start=start,
+        end=end,
+        process=process,
+        customer=customer,
+        names=names,
     )
 
 

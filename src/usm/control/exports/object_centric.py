@@ -1,16 +1,16 @@
 """The event log seen object by object (the OCEL 2.0 view): calls, workflows, MIR items,
 services, customers and teams, and each event with the objects it touched.
 
-Everything is yielded as it is read. Where an object gathers several rows (a call's MIR items,
+Everything is handed out as it is read. Where an object gathers several rows (a call's MIR items,
 its links, its status history), a second query sorted the same way is walked alongside the
-first, so no lookup table of the whole log is ever built.
+first, so no lookup table of the whole log is ever built. Events, a row per log row and by far
+the most numerous, come as plain rows in chunks; each writer turns them into its own encoding.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
 from functools import cache
 from itertools import groupby
 
@@ -20,6 +20,7 @@ from usm.agreements.models import Service
 from usm.calls.choices import LinkKind
 from usm.calls.models import Call, CallEvent, CallLink
 from usm.control.exports.activities import activity
+from usm.control.exports.rows import chunks, rows, timestamp_text, utc_millis
 from usm.control.exports.selection import CHUNK_SIZE, Selection
 from usm.mir.models import MirItem
 from usm.model import reference_model
@@ -88,22 +89,86 @@ def team_id(name: str) -> str:
     return f"team:{name}"
 
 
+def ocel_time(text: str) -> str:
+    """A timestamp as selected by `timestamp_text`, as OCEL writes it: UTC, milliseconds, "Z"."""
+    return utc_millis(text) + "Z"
+
+
 @dataclass(frozen=True, slots=True)
 class OcelObject:
     id: str
     type: str
-    # (name, value, time): time None for a value that holds for the object's whole life.
-    attributes: tuple[tuple[str, object, datetime | None], ...]
+    # (name, value, time): time (OCEL text) None for a value that holds for the object's whole
+    # life.
+    attributes: tuple[tuple[str, object, str | None], ...]
     relationships: tuple[tuple[str, str], ...]  # (object id, qualifier)
 
 
-@dataclass(frozen=True, slots=True)
-class OcelEvent:
-    id: str
-    type: str
-    time: datetime
-    attributes: tuple[tuple[str, object], ...]
-    relationships: tuple[tuple[str, str], ...]
+# The columns of an event row (`ObjectCentricLog.event_rows`), by position: rows are plain tuples
+# because an export makes one per log row and a class would cost more than the rest of the row.
+EVENT_FIELDS = (
+    "id",
+    "at_text",
+    "kind",
+    "process",
+    "step",
+    "attempt",
+    "outcome",
+    "status",
+    "actor__username",
+    "profile__name",
+    "team__name",
+    "call__number",
+    "root__number",
+    "call__parent__number",
+    "call__customer__code",
+    "call__service__code",
+    "call__mir_items__identifier",
+)
+(
+    E_ID,
+    E_AT,
+    E_KIND,
+    E_PROCESS,
+    E_STEP,
+    E_ATTEMPT,
+    E_OUTCOME,
+    E_STATUS,
+    E_USER,
+    E_PROFILE,
+    E_TEAM,
+    E_CALL,
+    E_ROOT,
+    E_PARENT,
+    E_CUSTOMER,
+    E_SERVICE,
+    E_MIR,
+) = range(len(EVENT_FIELDS))
+# What an event's attributes (EVENT_ATTRIBUTES, in that order) are read from.
+ATTRIBUTE_COLUMNS = (E_KIND, E_PROCESS, E_STEP, E_ATTEMPT, E_OUTCOME, E_STATUS, E_USER, E_PROFILE)
+
+
+def event_id(pk: int) -> str:
+    return f"event:{pk}"
+
+
+def event_type(row: tuple) -> str:
+    return activity(row[E_KIND], row[E_PROCESS], row[E_STEP], row[E_STATUS])
+
+
+def event_attributes(row: tuple) -> tuple[tuple[str, object], ...]:
+    """(name, value) of the attributes the event has; an empty value is left out."""
+    return tuple(
+        (name, row[column])
+        for (name, _), column in zip(EVENT_ATTRIBUTES, ATTRIBUTE_COLUMNS, strict=True)
+        if row[column] not in (None, "")
+    )
+
+
+# Every event is related to its call (CALL) and workflow (WORKFLOW), to the call's customer
+# (FOR_CUSTOMER), service (ABOUT_SERVICE) and MIR items (CONCERNS) where it has them, to the team
+# that handled it (HANDLED_BY) and, if it registered a forked call, to the call it was forked from
+# (FORKED_FROM). The writers build these from the row themselves, each in the way cheapest for it.
 
 
 class _Alongside:
@@ -185,7 +250,7 @@ class ObjectCentricLog:
         )
 
     def _stream(self, queryset, *fields) -> Iterator[tuple]:
-        return queryset.values_list(*fields).iterator(chunk_size=self.chunk_size)
+        return rows(queryset, fields, self.chunk_size)
 
     # -- types ------------------------------------------------------------------------------------
     def object_types(self) -> dict[str, tuple[tuple[str, str], ...]]:
@@ -193,8 +258,9 @@ class ObjectCentricLog:
 
     def event_types(self) -> list[str]:
         """The activities the selected events have: one small query of distinct rows."""
-        distinct = self._events().values_list("kind", "process", "step", "status").distinct()
-        return sorted({activity(*row) for row in distinct.order_by().iterator()})
+        distinct = self._events().order_by().distinct()
+        fields = ("kind", "process", "step", "status")
+        return sorted({activity(*row) for row in rows(distinct, fields, self.chunk_size)})
 
     # -- objects ----------------------------------------------------------------------------------
     def objects(self) -> Iterator[OcelObject]:
@@ -239,10 +305,11 @@ class ObjectCentricLog:
                 CallEvent.objects.filter(call__in=in_selection)
                 .filter(Q(kind="registered") | Q(kind="status_changed"))
                 .exclude(status="")
+                .annotate(at_text=timestamp_text("at"))
                 .order_by("call_id", "at", "id"),
                 "call_id",
                 "status",
-                "at",
+                "at_text",
             )
         )
         link_labels = dict(LinkKind.choices)
@@ -289,7 +356,7 @@ class ObjectCentricLog:
                 ("risk_level", risk_level),
             )
             if history:
-                attributes += tuple(("status", value, at) for _, value, at in history)
+                attributes += tuple(("status", value, ocel_time(at)) for _, value, at in history)
             else:
                 attributes += (("status", status, None),)
             relationships = [(workflow_id(root_number), PART_OF)]
@@ -341,79 +408,34 @@ class ObjectCentricLog:
             yield OcelObject(mir_id(identifier), "MIR item", attributes, tuple(relationships))
 
     # -- events -----------------------------------------------------------------------------------
-    def events(self) -> Iterator[OcelEvent]:
-        """Every selected log row in time order. A call's MIR items join in as extra rows of the
-        same event, which arrive together and are folded back into one event."""
-        rows = self._stream(
-            self._events().order_by("at", "id", "call__mir_items__identifier"),
-            "id",
-            "at",
-            "kind",
-            "process",
-            "step",
-            "attempt",
-            "outcome",
-            "status",
-            "actor__username",
-            "profile__name",
-            "team__name",
-            "call__number",
-            "root__number",
-            "call__parent__number",
-            "call__customer__code",
-            "call__service__code",
-            "call__mir_items__identifier",
+    def event_rows(self, *, in_time_order: bool = True) -> Iterator[list[tuple]]:
+        """Every selected log row, in chunks of rows laid out as EVENT_FIELDS, the last column
+        holding the identifiers of the call's MIR items (a tuple), or None if it has none. The
+        MIR items join in as extra rows of the same event, which arrive together and are
+        folded back into one; a row without any is passed on as the database returned it. In
+        time order, or by event id where order carries no meaning (a database keyed by event
+        id is filled fastest in key order)."""
+        order = ("at", "id") if in_time_order else ("id",)
+        events = (
+            self._events()
+            .annotate(at_text=timestamp_text("at"))
+            .order_by(*order, "call__mir_items__identifier")
         )
-        for _, group in groupby(rows, key=lambda row: row[0]):
-            first, *more = group
-            (
-                pk,
-                at,
-                kind,
-                process,
-                step,
-                attempt,
-                outcome,
-                status,
-                username,
-                profile,
-                team,
-                number,
-                root_number,
-                parent_number,
-                customer,
-                service,
-                identifier,
-            ) = first
-            relationships = [(call_id(number), CALL), (workflow_id(root_number), WORKFLOW)]
-            if kind == "registered" and parent_number:
-                relationships.append((call_id(parent_number), FORKED_FROM))
-            if customer:
-                relationships.append((customer_id(customer), FOR_CUSTOMER))
-            if service:
-                relationships.append((service_id(service), ABOUT_SERVICE))
-            if team:
-                relationships.append((team_id(team), HANDLED_BY))
-            identifiers = [identifier, *(row[-1] for row in more)]
-            relationships += [(mir_id(i), CONCERNS) for i in identifiers if i]
-            attributes = tuple(
-                (name, value)
-                for name, value in (
-                    ("kind", kind),
-                    ("process", process),
-                    ("step", step),
-                    ("attempt", attempt),
-                    ("outcome", outcome),
-                    ("status", status),
-                    ("resource", username),
-                    ("role", profile),
-                )
-                if value not in (None, "")
-            )
-            yield OcelEvent(
-                f"event:{pk}",
-                activity(kind, process, step, status),
-                at,
-                attributes,
-                tuple(relationships),
-            )
+        pending = None  # an event with MIR items, whose further rows may still follow
+        for chunk in chunks(events, EVENT_FIELDS, self.chunk_size):
+            folded = []
+            for row in chunk:
+                if pending is not None:
+                    if row[E_ID] == pending[E_ID]:
+                        pending[E_MIR].append(row[E_MIR])
+                        continue
+                    folded.append((*pending[:E_MIR], tuple(pending[E_MIR])))
+                    pending = None
+                if row[E_MIR] is None:
+                    folded.append(row)
+                else:
+                    pending = [*row[:E_MIR], [row[E_MIR]]]
+            if folded:
+                yield folded
+        if pending is not None:
+            yield [(*pending[:E_MIR], tuple(pending[E_MIR]))]

@@ -6,10 +6,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.db.models import BigIntegerField, Exists, F, Func, OuterRef, Q, QuerySet
+from django.db.models.lookups import Exact
 
 from usm.calls.models import Call, CallEvent
 from usm.organisation.models import Customer, Provider
@@ -17,6 +19,24 @@ from usm.organisation.models import Customer, Provider
 # Rows fetched per round trip: large enough that the database is not asked too often, small
 # enough that a chunk costs little memory.
 CHUNK_SIZE = 2000
+
+
+class _Unindexed(Func):
+    """A column's value in a form no index serves: SQLite's unary plus."""
+
+    template = "+%(expressions)s"
+
+
+def _of_provider(provider: Provider) -> Q:
+    """The provider's log rows. An export reads all of them in an order of its own (time, event
+    id, workflow); SQLite's planner, given the provider's equality, picks whichever index starts
+    with the provider and may then sort all twelve million rows of a big register before the
+    first is written. Without an index for that term it walks the index (or the table) that is
+    already in the export's order. PostgreSQL weighs a sort against the reading order itself."""
+    if connection.vendor != "sqlite":
+        return Q(provider=provider)
+    column = _Unindexed("provider_id", output_field=BigIntegerField())
+    return Q(Exact(column, provider.pk))
 
 
 @dataclass(frozen=True)
@@ -63,7 +83,7 @@ class Selection:
         """The log rows of the selected workflows that `kinds` admits, recorded in the selected
         process. `forks_out` adds the registrations of the calls the process forked into: a fork
         belongs to both processes, but the forked-into call is the one that records it."""
-        events = CallEvent.objects.filter(provider=self.provider).filter(kinds)
+        events = CallEvent.objects.filter(_of_provider(self.provider)).filter(kinds)
         events = events.filter(self._workflow_filter("root__"))
         if self.process is not None:
             in_process = Q(process=self.process)
@@ -84,6 +104,50 @@ class Selection:
         if self.process is not None:
             parts.append(f"process {self.process}")
         return ", ".join(parts) or "all workflows"
+
+
+# What the filters are called where a user gives them (the API's query parameters); the command
+# line passes its option names instead.
+FILTER_NAMES = {"start": "from", "end": "to", "process": "process", "customer": "customer"}
+
+
+def selection_of(
+    provider: Provider,
+    *,
+    start: str | None = None,
+    end: str | None = None,
+    process: str | None = None,
+    customer: str | None = None,
+    names: dict[str, str] = FILTER_NAMES,
+) -> Selection:
+    """The selection a user asked for in text: `start` and `end` ISO dates or date-times (a date
+    as `end` includes that day), `process` a process code, `customer` a customer's code. A
+    value that cannot be used is a ValidationError naming its filter as `names` calls it."""
+    from usm.control.periods import instant
+    from usm.model import reference_model
+
+    since, until = instant(start, names["start"]), instant(end, names["end"])
+    if until is not None and len(end.strip()) == 10:
+        until += timedelta(days=1)
+    if since is not None and until is not None and until <= since:
+        raise ValidationError({names["end"]: f"lies before {names['start']}"})
+    processes = reference_model().processes
+    if process is not None and process.upper() not in processes:
+        known = ", ".join(processes)
+        raise ValidationError({names["process"]: f"'{process}' is not a process ({known})"})
+    buyer = None
+    if customer is not None:
+        buyer = Customer.objects.filter(provider=provider, code=customer).first()
+        if buyer is None:
+            message = f"there is no customer '{customer}' at {provider.slug}"
+            raise ValidationError({names["customer"]: message})
+    return Selection(
+        provider=provider,
+        since=since,
+        until=until,
+        process=process.upper() if process else None,
+        customer=buyer,
+    )
 
 
 @contextmanager

@@ -8,15 +8,17 @@ memory of one chunk of rows.
 from __future__ import annotations
 
 import re
+from collections.abc import Generator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import lru_cache
 from typing import TextIO
 
 from django.db.models import Q
 from django.utils import timezone
 
 from usm.control.exports.activities import activity
+from usm.control.exports.files import write_all
+from usm.control.exports.rows import chunks, timestamp_text, utc_millis
 from usm.control.exports.selection import CHUNK_SIZE, Selection, snapshot
 
 EXTENSIONS = (
@@ -55,10 +57,6 @@ def escape(value: str) -> str:
     if not _SPECIAL.search(value):
         return value
     return _NOT_XML.sub("\ufffd", value).translate(_REFERENCES)
-
-
-# Names of people, profiles, teams and activities repeat on every event: escape each once.
-_escape_name = lru_cache(maxsize=4096)(escape)
 
 
 def timestamp(at: datetime) -> str:
@@ -138,8 +136,64 @@ FIELDS = (
     "actor__username",
     "profile__name",
     "team__name",
-    "at",
+    "at_text",
 )
+# Fragments repeat across events (the same activity, person and attempt again and again); each is
+# built once and looked up after. A cache is emptied when it grows this large, so that a log with
+# unusually many distinct values still takes bounded memory.
+FRAGMENTS_KEPT = 20_000
+
+
+class _Fragments:
+    """The text of an event, apart from its time and call, in three pieces keyed by the values
+    each depends on."""
+
+    def __init__(self, all_events: bool):
+        self.all_events = all_events
+        self.heads: dict[tuple, str] = {}
+        self.middles: dict[tuple, str] = {}
+        self.tails: dict[tuple, str] = {}
+
+    def head(self, kind: str, process: str, step: str, status: str) -> str:
+        text = (
+            '    <event>\n      <string key="concept:name" value="'
+            + escape(activity(kind, process, step, status))
+            + '"/>\n      <string key="lifecycle:transition" value="complete"/>\n'
+            '      <date key="time:timestamp" value="'
+        )
+        return _kept(self.heads, (kind, process, step, status), text)
+
+    def middle(self, username: str | None, profile: str | None, team: str | None, process: str):
+        parts = ['+00:00"/>\n      <string key="org:resource" value="']
+        parts += [escape(username) if username else SYSTEM, '"/>\n']
+        if profile:
+            parts += ['      <string key="org:role" value="', escape(profile), '"/>\n']
+        if team:
+            parts += ['      <string key="org:group" value="', escape(team), '"/>\n']
+        parts += ['      <string key="usm:process" value="', escape(process), '"/>\n']
+        parts.append('      <string key="usm:call" value="')
+        return _kept(self.middles, (username, profile, team, process), "".join(parts))
+
+    def tail(self, step: str, attempt: int, outcome: str, kind: str, status: str) -> str:
+        parts = ['"/>\n']
+        if step:
+            parts += ['      <string key="usm:step" value="', escape(step), '"/>\n']
+        parts += ['      <int key="usm:attempt" value="', str(attempt), '"/>\n']
+        if outcome:
+            parts += ['      <string key="usm:outcome" value="', escape(outcome), '"/>\n']
+        if self.all_events:
+            parts += ['      <string key="usm:kind" value="', escape(kind), '"/>\n']
+            if status:
+                parts += ['      <string key="usm:status" value="', escape(status), '"/>\n']
+        parts.append("    </event>\n")
+        return _kept(self.tails, (step, attempt, outcome, kind, status), "".join(parts))
+
+
+def _kept(cache: dict, key: tuple, text: str) -> str:
+    if len(cache) >= FRAGMENTS_KEPT:
+        cache.clear()
+    cache[key] = text
+    return text
 
 
 def write_xes(
@@ -149,80 +203,69 @@ def write_xes(
     steps (what a discovered model should be made of); `all_events` adds every other change the
     log records (forks, resumes, status changes, repeats, holds, breaches ...), named by what
     happened and with `usm:kind` saying which."""
+    return write_all(out, xes_text(selection, all_events=all_events, chunk_size=chunk_size))
+
+
+def xes_text(
+    selection: Selection, *, all_events: bool = False, chunk_size: int = CHUNK_SIZE
+) -> Generator[str, None, XesCounts]:
+    """The XES document (see `write_xes`) in pieces of a chunk of events each, to be written
+    or streamed as they come; returns the counts once done."""
     kinds = Q() if all_events else Q(kind="step_completed")
-    rows = (
+    events = (
         selection.events(kinds)
+        .annotate(at_text=timestamp_text("at"))
         .order_by("root_id", "at", "id")
-        .values_list(*FIELDS)
-        .iterator(chunk_size=chunk_size)
     )
-    traces = events = 0
+    fragments = _Fragments(all_events)
+    heads, middles, tails = fragments.heads, fragments.middles, fragments.tails
+    traces = written = 0
     current_root = None
-    write = out.write
     with snapshot():
-        write(_header(selection))
-        for (
-            root_id,
-            root_number,
-            workflow,
-            customer,
-            service,
-            call_number,
-            kind,
-            process,
-            step,
-            attempt,
-            outcome,
-            status,
-            username,
-            profile,
-            team,
-            at,
-        ) in rows:
-            if root_id != current_root:
-                if current_root is not None:
-                    write("  </trace>\n")
-                write(_trace_start(root_number, workflow, customer, service))
-                current_root = root_id
-                traces += 1
-            parts = [
-                '    <event>\n      <string key="concept:name" value="',
-                _escape_name(activity(kind, process, step, status)),
-                '"/>\n      <string key="lifecycle:transition" value="complete"/>\n'
-                '      <date key="time:timestamp" value="',
-                timestamp(at),
-                '"/>\n      <string key="org:resource" value="',
-                _escape_name(username) if username else SYSTEM,
-                '"/>\n',
-            ]
-            if profile:
-                parts += ['      <string key="org:role" value="', _escape_name(profile), '"/>\n']
-            if team:
-                parts += ['      <string key="org:group" value="', _escape_name(team), '"/>\n']
-            parts += [
-                '      <string key="usm:process" value="',
-                _escape_name(process),
-                '"/>\n      <string key="usm:call" value="',
-                escape(call_number),
-                '"/>\n',
-            ]
-            if step:
-                parts += ['      <string key="usm:step" value="', escape(step), '"/>\n']
-            parts += ['      <int key="usm:attempt" value="', str(attempt), '"/>\n']
-            if outcome:
-                parts += ['      <string key="usm:outcome" value="', escape(outcome), '"/>\n']
-            if all_events:
-                parts += ['      <string key="usm:kind" value="', _escape_name(kind), '"/>\n']
-                if status:
-                    parts += [
-                        '      <string key="usm:status" value="',
-                        _escape_name(status),
-                        '"/>\n',
-                    ]
-            parts.append("    </event>\n")
-            write("".join(parts))
-            events += 1
-        if current_root is not None:
-            write("  </trace>\n")
-        write("</log>\n")
-    return XesCounts(traces=traces, events=events)
+        yield _header(selection)
+        for chunk in chunks(events, FIELDS, chunk_size):
+            # One piece per chunk: the text of 2,000 events is small, a write per event is not.
+            parts = []
+            add = parts.append
+            for (
+                root_id,
+                root_number,
+                workflow,
+                customer,
+                service,
+                call_number,
+                kind,
+                process,
+                step,
+                attempt,
+                outcome,
+                status,
+                username,
+                profile,
+                team,
+                at,
+            ) in chunk:
+                if root_id != current_root:
+                    if current_root is not None:
+                        add("  </trace>\n")
+                    add(_trace_start(root_number, workflow, customer, service))
+                    current_root = root_id
+                    traces += 1
+                add(
+                    heads.get((kind, process, step, status))
+                    or fragments.head(kind, process, step, status)
+                )
+                add(utc_millis(at))
+                add(
+                    middles.get((username, profile, team, process))
+                    or fragments.middle(username, profile, team, process)
+                )
+                add(escape(call_number))
+                add(
+                    tails.get((step, attempt, outcome, kind, status))
+                    or fragments.tail(step, attempt, outcome, kind, status)
+                )
+            written += len(chunk)
+            yield "".join(parts)
+        yield ("  </trace>\n" if current_root is not None else "") + "</log>\n"
+    return XesCounts(traces=traces, events=written)
