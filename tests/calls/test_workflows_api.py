@@ -208,6 +208,35 @@ def test_evaluation_raises_linked_risks(api_client, desk):
     assert risk.links_in.get().source.number == number
 
 
+def test_operate_execution_raises_linked_incidents_and_nothing_else_does(api_client, desk):
+    call = post(api_client, "/api/v1/calls/", {"call_type": "service_request", "summary": "Patch"})
+    number = call["number"]
+    for step in ("OPS-1", "OPS-2", "OPS-3"):
+        post(api_client, f"/api/v1/calls/{number}/steps/{step}/complete")
+    post(
+        api_client,
+        f"/api/v1/calls/{number}/steps/OPS-4/complete",
+        {"raise_incidents": ["Server 7 did not come back"]},
+    )
+    incident = Call.objects.get(call_type="incident")
+    assert incident.summary == "Server 7 did not come back" and incident.process == "INC"
+    assert incident.links_in.get().source.number == number
+    refused = api_client.post(
+        f"/api/v1/calls/{number}/steps/OPS-5/complete",
+        {"raise_incidents": ["not here"]},
+        content_type="application/json",
+    )
+    assert refused.status_code == 422 and Call.objects.filter(call_type="incident").count() == 1
+
+
+def test_a_note_longer_than_the_portal_allows_is_422(api_client, desk):
+    call = post(api_client, "/api/v1/calls/", {"call_type": "incident", "summary": "Long"})
+    url = f"/api/v1/calls/{call['number']}/notes"
+    long = api_client.post(url, {"text": "x" * 10_001}, content_type="application/json")
+    assert long.status_code == 422 and "text" in str(long.json())
+    assert post(api_client, url, {"text": "x" * 10_000})["text"] == "x" * 10_000
+
+
 def test_requester_sees_only_own_customers_calls(client, desk, provider, django_user_model):
     from usm.api.tokens import issue_token
     from usm.organisation.models import Customer, Person, Requester

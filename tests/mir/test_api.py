@@ -3,7 +3,9 @@
 import pytest
 from django.test import Client
 
+from usm.api.tokens import issue_token
 from usm.mir.models import MirChange, MirItem
+from usm.organisation.models import Customer, Person, Requester, Team
 
 from .conftest import create, relate
 
@@ -77,6 +79,12 @@ def test_one_item_with_relations_and_history(api_client, register):
     assert history["count"] == 2 and history["items"][0]["after"]["version"] == 2
 
 
+@pytest.fixture(autouse=True)
+def hosting_member(staff, organisation):
+    """The API's caller is the provider's staff (a member of Hosting)."""
+    Team.objects.get(name="Hosting").members.add(staff.person)
+
+
 def test_impact_over_the_api(api_client, register):
     body = api_client.get(f"{ITEMS}/db-01/impact").json()
     assert [(d["identifier"], d["level"], d["relation"]) for d in body["dependents"]] == [
@@ -84,6 +92,22 @@ def test_impact_over_the_api(api_client, register):
         ("web-01", 1, "depends_on"),
     ]
     assert [c["code"] for c in body["customers"]] == ["bakery", "depot"]
+
+
+def test_a_customers_user_reads_items_but_not_whom_they_serve(
+    register, provider, django_user_model
+):
+    user = django_user_model.objects.create_user("baker", password="flour and water 12")
+    person = Person.objects.create(provider=provider, user=user, name="Bea Baker")
+    Requester.objects.create(
+        provider=provider, person=person, customer=Customer.objects.get(code="bakery")
+    )
+    _, plain = issue_token(user, "tests")
+    client = Client(headers={"Authorization": f"Bearer {plain}"})
+    assert client.get(f"{ITEMS}/db-01").status_code == 200
+    refused = client.get(f"{ITEMS}/db-01/impact")
+    assert refused.status_code == 403
+    assert "Depot" not in refused.content.decode() and "depot" not in refused.content.decode()
 
 
 @pytest.mark.parametrize("path", ["secret-01", "secret-01/history", "secret-01/impact", "nothing"])

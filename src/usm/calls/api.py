@@ -227,6 +227,7 @@ def complete(request, number: str, step: str, payload: StepIn):
         notes=payload.notes,
         version=payload.version,
         raise_risks=payload.raise_risks,
+        raise_incidents=payload.raise_incidents,
     )
 
 

@@ -68,6 +68,9 @@ class StepIn(Schema):
     notes: str = ""
     version: int | None = Field(None, description="The version you read; a stale one gets 409")
     raise_risks: list[str] = Field([], description="Risks to raise at evaluate & close")
+    raise_incidents: list[str] = Field(
+        [], description="Incidents to raise where the step says so (Operate's execution, OPS-4)"
+    )
 
 
 class ForkIn(Schema):
@@ -108,7 +111,8 @@ class AssignIn(Schema):
 
 
 class NoteIn(Schema):
-    text: str = Field(min_length=1)
+    # The portal's limit too: a note is a message on a call, not a place for logs (attach those).
+    text: str = Field(min_length=1, max_length=10_000)
     internal: bool = False
 
 

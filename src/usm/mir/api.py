@@ -9,7 +9,7 @@ from django.http import HttpResponse
 from ninja import Field, Router, Schema, Status
 from ninja.pagination import paginate
 
-from usm.api.crud import BoundedPagination, RowId
+from usm.api.crud import BoundedPagination, RowId, require_staff
 from usm.api.scoping import scoped, scoped_get
 from usm.mir.choices import ItemStatus, RelationKind
 from usm.mir.models import MirChange, MirItem, MirRelation
@@ -170,6 +170,9 @@ def item_history(request, identifier: str):
     summary="What depends on a MIR item: items, services, customers",
 )
 def item_impact(request, identifier: str):
+    # Names the customers (and their agreements) an item serves: the provider's view, not one
+    # for a customer's user, who would learn of the provider's other customers.
+    require_staff(request, "analyse the impact of MIR items")
     item = scoped_get(request.user, MirItem, identifier=identifier)
     return impact(item).as_json()
 
