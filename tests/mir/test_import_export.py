@@ -211,6 +211,22 @@ def test_an_export_imports_back_unchanged(provider, other_provider, varied_regis
     assert export_register(other_provider, file_format).replace('"other"', '"acme"') == exported
 
 
+def test_a_cell_a_spreadsheet_would_run_is_exported_as_text_and_imported_back(
+    provider, organisation, record
+):
+    record(
+        provider,
+        create("web-9", name='=HYPERLINK("http://evil.test","x")'),
+        create("-rack", name="-rack", attributes={"site": "@home"}),
+    )
+    exported = export_register(provider, "csv")
+    rows = {r["identifier"]: r for r in csv.DictReader(io.StringIO(exported))}
+    assert rows["web-9"]["name"] == '\'=HYPERLINK("http://evil.test","x")'
+    assert rows["'-rack"]["name"] == "'-rack"  # the identifier's own cell too
+    again = import_file(provider, exported, file_format="csv", actor=None, batch="again")
+    assert again.ok and again.unchanged == ["-rack", "web-9"], again.errors
+
+
 def other_provider_service(provider, code):
     from usm.agreements.models import Service
 

@@ -18,6 +18,23 @@ JSON_FORMAT = "usm-mir"
 JSON_FORMAT_VERSION = 1
 
 
+# A spreadsheet runs a cell starting with one of these as a formula, so a name someone typed as
+# "=HYPERLINK(...)" would act when an administrator opens the export (CSV injection). The CSV
+# export puts a quote in front of such a cell, which spreadsheets show as plain text, and the CSV
+# import takes it off again: the round trip stays exact.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell_out(value: str) -> str:
+    return "'" + value if value.startswith(FORMULA_STARTS) else value
+
+
+def _cell_in(value):
+    if isinstance(value, str) and value.startswith("'") and value[1:].startswith(FORMULA_STARTS):
+        return value[1:]
+    return value
+
+
 class ImportFileError(ValueError):
     """The file cannot be read as rows at all (as opposed to a row that is wrong)."""
 
@@ -62,7 +79,7 @@ def _csv_rows(content: str) -> list[dict]:
         if "identifier" not in names:
             raise ImportFileError("the header has no 'identifier' column")
         reader.fieldnames = names
-        return list(reader)
+        return [{name: _cell_in(value) for name, value in row.items()} for row in reader]
     except csv.Error as exc:
         raise ImportFileError(f"line {reader.line_num}: {exc}") from None
 
@@ -102,20 +119,21 @@ def export_register(provider, file_format: str) -> str:
     writer = csv.DictWriter(out, fieldnames=COLUMNS)
     writer.writeheader()
     for item in items:
+        row = {
+            **item,
+            "owner": item["owner"] or "",
+            "services": ";".join(item["services"]),
+            # One JSON column keeps numbers, booleans and nesting exact through the round trip;
+            # attr.<key> columns are for people filling in a sheet.
+            "attributes": (
+                json.dumps(item["attributes"], ensure_ascii=False, sort_keys=True)
+                if item["attributes"]
+                else ""
+            ),
+            "depends_on": ";".join(item["depends_on"]),
+            "part_of": ";".join(item["part_of"]),
+        }
         writer.writerow(
-            {
-                **item,
-                "owner": item["owner"] or "",
-                "services": ";".join(item["services"]),
-                # One JSON column keeps numbers, booleans and nesting exact through the round trip;
-                # attr.<key> columns are for people filling in a sheet.
-                "attributes": (
-                    json.dumps(item["attributes"], ensure_ascii=False, sort_keys=True)
-                    if item["attributes"]
-                    else ""
-                ),
-                "depends_on": ";".join(item["depends_on"]),
-                "part_of": ";".join(item["part_of"]),
-            }
+            {name: _cell_out(v) if isinstance(v, str) else v for name, v in row.items()}
         )
     return out.getvalue()
