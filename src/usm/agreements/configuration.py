@@ -104,10 +104,16 @@ class ProviderConfiguration:
         return self._part("step_roles", lambda: read(self.provider_id))
 
 
+# The stamp as an SQL expression: a caller that reads a row anyway (the engine's locked read of
+# the call) reads the stamp in the same statement and hands it to `of`.
+STAMP_SQL = f"(SELECT value FROM {ConfigurationStamp._meta.db_table} WHERE id = 1)"
+# `of` without a stamp in hand reads it.
+UNREAD = object()
+
+
 def _stamp() -> int | None:
-    table = ConfigurationStamp._meta.db_table
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT value FROM {table} WHERE id = %s", [1])
+        cursor.execute(f"SELECT {STAMP_SQL}")
         row = cursor.fetchone()
     return row[0] if row else None
 
@@ -124,18 +130,20 @@ def pinned() -> Iterator[None]:
         _pinned.reset(token)
 
 
-def of(provider_id: int) -> ProviderConfiguration:
-    """The provider's configuration as stored now."""
+def of(provider_id: int, stamp=UNREAD) -> ProviderConfiguration:
+    """The provider's configuration as stored now. `stamp` is the configuration stamp when the
+    caller has just read it (`STAMP_SQL`), in the same transaction."""
     pins = _pinned.get()
     if pins is not None:
         if provider_id not in pins:
-            pins[provider_id] = _current(provider_id)
+            pins[provider_id] = _current(provider_id, stamp)
         return pins[provider_id]
-    return _current(provider_id)
+    return _current(provider_id, stamp)
 
 
-def _current(provider_id: int) -> ProviderConfiguration:
-    stamp = _stamp()
+def _current(provider_id: int, stamp) -> ProviderConfiguration:
+    if stamp is UNREAD:
+        stamp = _stamp()
     database = (connection.alias, str(connection.settings_dict["NAME"]))
     with _lock:
         kept_stamp, providers = _kept.get(database, (None, None))

@@ -10,7 +10,8 @@ from usm.model import reference_model
 from usm.organisation import queries
 
 
-def apply(call: Call) -> None:
+def apply(call: Call, stamp=configuration.UNREAD) -> None:
+    """`stamp`: the configuration stamp read with the call, when it was."""
     if not call.step:
         return
     numbers = (
@@ -18,7 +19,7 @@ def apply(call: Call) -> None:
     )
     # Before a dynamic workflow's fork its number is open; the steps up to the fork are the same in
     # every candidate, so the first candidate's procedure speaks for them.
-    roles = configuration.of(call.provider_id).step_roles(queries.step_roles)
+    roles = configuration.of(call.provider_id, stamp).step_roles(queries.step_roles)
     holders = queries.step_holders(call.provider_id, numbers, call.step, roles)
     if holders is None:
         return

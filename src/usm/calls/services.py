@@ -11,6 +11,7 @@ from datetime import datetime
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from usm.agreements import configuration
@@ -71,6 +72,9 @@ def _store(call: Call, state: CallState, at: datetime) -> None:
 
 # What a fork hands on to the call it makes: read with the caller in one statement, not one by one.
 PARTIES = ("provider", "requester", "customer", "service")
+# Read with the call, so that the move's assignment needs no statement of its own to know whether
+# the configuration it keeps is current: `call.configuration_stamp`.
+WITH_STAMP = {"configuration_stamp": configuration.STAMP_SQL}
 
 
 def _locked(call: Call | int, version: int | None = None, *, with_parties: bool = False) -> Call:
@@ -79,9 +83,14 @@ def _locked(call: Call | int, version: int | None = None, *, with_parties: bool 
     pk = call if isinstance(call, int) else call.pk
     if with_parties:
         # Only the call's own row is locked (PostgreSQL refuses to lock the empty side of a join).
-        fresh = Call.objects.select_related(*PARTIES).select_for_update(of=("self",)).get(pk=pk)
+        fresh = (
+            Call.objects.select_related(*PARTIES)
+            .annotate(**{name: RawSQL(sql, ()) for name, sql in WITH_STAMP.items()})
+            .select_for_update(of=("self",))
+            .get(pk=pk)
+        )
     else:
-        fresh = rows.locked(Call, pk)
+        fresh = rows.locked(Call, pk, also=WITH_STAMP)
     if version is not None and version != fresh.version:
         raise StaleUpdate(
             f"call {fresh.number}", fresh.version, {"status": fresh.status, "step": fresh.step}
@@ -305,7 +314,7 @@ def complete_step(
         call.resolved_at = call.resolved_at or at
     if state.status is CallStatus.CLOSED:
         call.closed_at = at
-    assignment.apply(call)
+    assignment.apply(call, call.configuration_stamp)
     rows.save_fields(call, MOVED_FIELDS)
     event_log.record_flow(call, events, at, actor, notes)
     record_breaches(call, at)
@@ -360,7 +369,7 @@ def _resume(caller_id: int, actor, at: datetime) -> None:
         return  # aborted or already resumed: nothing to hand back to
     state, events = call_flow.resume(reference_model(), state_of(caller))
     _store(caller, state, at)
-    assignment.apply(caller)
+    assignment.apply(caller, caller.configuration_stamp)
     rows.save_fields(caller, MOVED_FIELDS)
     event_log.record_flow(caller, events, at, actor)
 
@@ -453,7 +462,7 @@ def repeat_step(
     call = _locked(call, version)
     state, events = call_flow.repeat(reference_model(), state_of(call), step, reason)
     _store(call, state, at)
-    assignment.apply(call)
+    assignment.apply(call, call.configuration_stamp)
     call.save()
     event_log.record_flow(call, events, at, actor)
     return call
