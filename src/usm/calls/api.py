@@ -20,7 +20,7 @@ from ninja.pagination import CursorPagination, paginate
 from usm.api.crud import RowId, require_staff
 from usm.api.scoping import is_staff, provider_id_of, scoped, scoped_get
 from usm.calls import services
-from usm.calls.models import Call, CallEvent
+from usm.calls.models import CUSTOMER_CALL_TYPES, Call, CallEvent
 from usm.calls.schemas import (
     AssignIn,
     CallIn,
@@ -42,9 +42,6 @@ from usm.engine.classification import ContactFacts, propose_call_type
 
 router = Router(tags=["calls"])
 
-# The portal's choice: what a customer can tell is wrong or wanted. Whether it needs a change
-# (RFC) is the desk's call, and risks are the provider's to raise.
-CUSTOMERS_CALL_TYPES = ("incident", "service_request", "wish")
 # Set by the desk when it accepts and classifies the call.
 DESK_FIELDS = {
     "mir_item_ids": "the desk links the MIR items",
@@ -106,7 +103,7 @@ def _customers_registration(request, payload: CallIn) -> tuple:
         for field, reason in DESK_FIELDS.items()
         if getattr(payload, field) not in (None, "", [])
     }
-    if payload.call_type not in CUSTOMERS_CALL_TYPES:
+    if payload.call_type not in CUSTOMER_CALL_TYPES:
         errors["call_type"] = "a customer registers an incident, a service_request or a wish"
     if named not in (None, person):
         errors["requester_id"] = "a customer's user registers calls as themselves"

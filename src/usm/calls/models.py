@@ -13,6 +13,9 @@ from usm.organisation.models import Customer, Person, Profile, Team, TenantModel
 # Statuses without work for the desk: ended calls, and callers waiting for a forked process.
 QUEUE_EXCLUDES = ("closed", "aborted", "waiting")
 PREFIX = {"wish": "CTM", "rfc": "CHM", "incident": "INC", "service_request": "OPS", "risk": "IMP"}
+# What a customer's user may register (the portal, the API): what is wrong or wanted. Whether it
+# needs a change (RFC) is the desk's call, and risks are the provider's to raise.
+CUSTOMER_CALL_TYPES = ("incident", "service_request", "wish")
 
 
 def _put_in_by_customers(call_path: str = "") -> Q:

@@ -13,6 +13,7 @@ from usm.agreements import matrices, queries
 from usm.agreements.models import Service
 from usm.api.scoping import scoped
 from usm.calls.choices import Channel
+from usm.calls.models import CUSTOMER_CALL_TYPES
 from usm.engine.classification import ContactFacts, Proposal, propose_call_type
 from usm.mir.models import MirItem
 from usm.model import Step, StepKind, reference_model
@@ -24,11 +25,13 @@ MAX_VERSION = 2**31 - 1
 DESK_CHANNELS = [(c.value, c.label) for c in (Channel.PHONE, Channel.EMAIL, Channel.PORTAL)]
 # What a requester may ask for. Whether a request alters the MIR (RFC) is the desk's judgement,
 # and risks are raised from the provider side, so neither is offered here.
-PORTAL_CALL_TYPES = [
-    ("incident", "Something does not work, or is about to stop working"),
-    ("service_request", "I need something our service already covers"),
-    ("wish", "I want something new or changed in our agreement, or have a complaint"),
-]
+# The portal's wording of each call type a customer may register.
+PORTAL_WORDS = {
+    "incident": "Something does not work, or is about to stop working",
+    "service_request": "I need something our service already covers",
+    "wish": "I want something new or changed in our agreement, or have a complaint",
+}
+PORTAL_CALL_TYPES = [(call_type, PORTAL_WORDS[call_type]) for call_type in CUSTOMER_CALL_TYPES]
 NOT_AUTHORISED = (
     "No organisation has authorised you to submit calls yet; ask your contact person or the "
     "service desk."

@@ -26,7 +26,7 @@ ENDED = ("closed", "aborted")
 def _customer_calls(user):
     """The calls a requester follows: those their organisation put in (scoped). The calls the
     provider forks or raises for itself (risks among them) are its own work, not theirs."""
-    return scoped(user, Call.objects.filter(accepting=True).exclude(call_type="risk"))
+    return scoped(user, Call.objects.filter(Call.shown_to_customers))
 
 
 def _call(request, number: str) -> Call:
