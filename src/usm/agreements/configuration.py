@@ -6,7 +6,8 @@ for as long as it is unchanged.
 Unchanged is decided by the database, not guessed: a trigger on every table read here replaces
 the one row of `ConfigurationStamp` with a random value on any insert, update or delete, whoever
 writes (the services, the admin, a bulk load, raw SQL). Each use reads that value by primary key
-and finds the configuration kept for it, or reads the rows again. The stamp is read before the
+(a step reads it in the same statement as its call) and finds the configuration kept for it, or
+reads the rows again. The stamp is read before the
 rows, so a configuration is never kept under a stamp newer than what it holds.
 
 What this hands out is shared between requests and threads: read it, never change it.
