@@ -50,7 +50,7 @@ def read_kpis(request, query: Query[KpiQuery]):
     _staff_only(request)
     period = period_of(query.period_start, query.period_end)
     calls, events = sources.visible(request.auth)
-    return kpis(calls, events, period, _slice(query))
+    return kpis(calls, events, period, _slice(query), kept_for=sources.whole_log_of(request.auth))
 
 
 @router.get("/conformance", response=ConformanceOut, summary="Closed workflows vs. templates")

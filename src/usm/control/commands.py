@@ -76,7 +76,9 @@ def show_kpis(
             service_id=_lookup(Service, tenant, "code", service, "service"),
             team_id=_lookup(Team, tenant, "name", team, "team"),
         )
-        figures = kpis(*sources.of_provider(tenant.pk), period_of(start, end), where)
+        figures = kpis(
+            *sources.of_provider(tenant.pk), period_of(start, end), where, kept_for=tenant.pk
+        )
         if as_json:
             emit_json(figures)
         else:

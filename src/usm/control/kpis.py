@@ -30,7 +30,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 
 from django.db import connection
-from django.db.models import Case, Count, Exists, F, OuterRef, Q, QuerySet, Value, When
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -38,6 +38,7 @@ from usm.calls.models import Call, CallEvent
 from usm.control.measures import (
     EMPTY,
     distribution,
+    distribution_of,
     distributions,
     distributions_sql,
     epoch_sql,
@@ -45,12 +46,9 @@ from usm.control.measures import (
     seconds_until,
 )
 from usm.control.periods import Period
+from usm.control.tallies import STEP_STARTS, KeptPeriod, counted_rows, kept_period, lead_times
 from usm.model import Dynamicity, reference_model
 
-# The events after which a step is the call's current one.
-STEP_STARTS = ("registered", "step_completed", "resumed", "repeated", "reclassified")
-# The events the period's counts are made of (completions, repeats, breaches, forks).
-COUNTED = ("step_completed", "repeated", "deadline_breached", "forked")
 DEADLINES = ("response", "resolution")
 DONE_FIELD = {"response": "responded_at", "resolution": "resolved_at"}
 
@@ -101,10 +99,17 @@ def _counts(queryset: QuerySet, *fields: str) -> dict:
 class Tally:
     """How many rows of one row set there are per combination of a few columns, read in a single
     GROUP BY; each figure is then a sum over the combinations it covers. On a large register a
-    statement per figure is a pass over the period's rows each: one pass serves them all."""
+    statement per figure is a pass over the period's rows each: one pass serves them all.
 
-    def __init__(self, queryset: QuerySet, *fields: str, **expressions):
-        self.rows = list(queryset.order_by().values(*fields, **expressions).annotate(n=Count("pk")))
+    `rows` are dicts of the columns and the count `n`; the same combination may come more than
+    once (from the kept day tallies and from the log), and is then summed."""
+
+    def __init__(self, rows: list[dict]):
+        self.rows = rows
+
+    @classmethod
+    def of(cls, queryset: QuerySet, *fields: str) -> Tally:
+        return cls(list(queryset.order_by().values(*fields).annotate(n=Count("pk"))))
 
     def total(self, **where) -> int:
         return sum(row["n"] for row in self._matching(where))
@@ -151,9 +156,13 @@ def kpis(
     where: Slice | None = None,
     *,
     as_of: datetime | None = None,
+    kept_for: int | None = None,
 ) -> dict:
     """Every figure for `period`, over `calls` and `events` (already narrowed to what the reader
-    may see), sliced by `where`. `as_of` is "now" (a simulated clock in tests).
+    may see), sliced by `where`. `as_of` is "now" (a simulated clock in tests). `kept_for`: the
+    provider whose whole event log `events` is, when it is (its staff, the command line): the
+    event-side figures of an unsliced period are then read from the kept day tallies
+    (`usm.control.tallies`) plus the events they do not cover, with the same result.
 
     Each row set (the calls registered, ended and open, the period's events) is counted in one
     statement, grouped by every column a figure splits it by."""
@@ -162,8 +171,11 @@ def kpis(
     moment = min(period.end, as_of)
     all_events = events
     calls, events = where.of_calls(calls), where.of_events(events)
+    kept = None
+    if kept_for is not None and not where.as_dict():
+        kept = kept_period(kept_for, all_events, period)
 
-    registered = Tally(
+    registered = Tally.of(
         calls.filter(_in(period, "created_at")),
         "process",
         "service_id",
@@ -172,22 +184,16 @@ def kpis(
         "workflow",
     )
     ended = calls.filter(_in(period, "closed_at"))
-    ended_counts = Tally(ended, "process", "status", "accepting", "workflow")
+    ended_counts = Tally.of(ended, "process", "status", "accepting", "workflow")
     closed = ended.filter(status="closed")
     backlog = open_at(calls, moment)
-    backlog_counts = Tally(
+    backlog_counts = Tally.of(
         backlog, "process", "service_id", "customer_id", "assignee_team_id", "risk_level"
     )
-    logged = Tally(
-        events.filter(_in(period, "at"), kind__in=COUNTED),
-        "kind",
-        "process",
-        "step",
-        "team_id",
-        "outcome",
-        # A fork by the workflow's accepting call is the one that decides a dynamic workflow.
-        by_root=Case(When(call_id=F("root_id"), then=Value(1)), default=Value(0)),
-    )
+    if kept is None:
+        logged = Tally(counted_rows(events.filter(_in(period, "at"))))
+    else:
+        logged = Tally(kept.counts + [row for part in kept.untallied for row in counted_rows(part)])
     call_lead = seconds_between("created_at", "closed_at")
     age = seconds_until("created_at", moment)
 
@@ -223,7 +229,7 @@ def kpis(
         "workflows": _per_workflow(
             registered, ended_counts, roots, closed_roots, call_lead, ftr["by_workflow"]
         ),
-        "steps": _per_step(all_events, events, logged, period, sliced=bool(where.as_dict())),
+        "steps": _per_step(all_events, events, logged, period, kept, sliced=bool(where.as_dict())),
         "forks": forks_taken(logged),
         "services": _per_party(registered, backlog_counts, "service_id", "service"),
         "customers": _per_party(registered, backlog_counts, "customer_id", "customer"),
@@ -378,10 +384,13 @@ def step_lead_times(
     )
 
 
-def _per_step(all_events, events, logged, period, *, sliced: bool) -> list:
+def _per_step(all_events, events, logged, period, kept: KeptPeriod | None, *, sliced) -> list:
     done = logged.by("step", kind="step_completed")
     redone = logged.by("step", kind="repeated")
-    leads = step_lead_times(all_events, events, period, sliced=sliced)
+    if kept is None:
+        leads = step_lead_times(all_events, events, period, sliced=sliced)
+    else:
+        leads = _kept_lead_times(kept)
     return [
         {
             "step": step.id,
@@ -394,6 +403,15 @@ def _per_step(all_events, events, logged, period, *, sliced: bool) -> list:
         for step in reference_model().steps
         if step.id in done or step.id in redone
     ]
+
+
+def _kept_lead_times(kept: KeptPeriod) -> dict:
+    """The step lead times of the kept days and of the completions the tallies do not cover."""
+    seconds = {step: list(values) for step, values in kept.leads.items()}
+    for part in kept.untallied:
+        for step, values in lead_times(part).items():
+            seconds.setdefault(step, []).extend(values)
+    return {step: distribution_of(values) for step, values in seconds.items() if values}
 
 
 def forks_taken(logged: Tally) -> list:

@@ -122,6 +122,22 @@ def distributions_sql(rows_sql: str, params) -> dict[Hashable, Distribution]:
     }
 
 
+def distribution_of(values: list[float]) -> Distribution:
+    """The distribution of `values`, computed here as `distributions_sql` computes it in the
+    database: the same ranks, the same interpolation, so both give the same figures."""
+    ordered = sorted(values)
+    n = len(ordered)
+    if not n:
+        return EMPTY
+    at_rank = {rank: float(ordered[rank - 1]) for rank in range(1, n + 1)}
+    return Distribution(
+        count=n,
+        median=_percentile(at_rank, n, MEDIAN),
+        p90=_percentile(at_rank, n, P90),
+        max=_rounded(at_rank[n]),
+    )
+
+
 def _percentile(values: dict[int, float], n: int, p: Fraction) -> float:
     position = p * (n - 1)
     below = int(position)  # 0-based rank at or below the percentile

@@ -181,3 +181,37 @@ class WorkflowCheckRecord(models.Model):
 
     def __str__(self):
         return f"conformance of workflow {self.root_id}"
+
+
+class DayTally(TenantModel):
+    """The KPIs' counts and step lead times of one provider's event log for one UTC day, kept
+    so that a period's figures sum a row per whole day instead of grouping every event of it.
+
+    A cache of the log like the conformance checks: made by `keep_event_tallies` from the events
+    up to `EventTallyMark.through`, never edited by hand, and read only together with the events
+    after the mark (see `usm.control.tallies`). Both figures are kept as JSON because they are
+    only ever read whole and merged in Python: `counts` is a list of
+    [kind, process, step, team id, outcome, by accepting call, count], `leads` maps a step to
+    the lead times (seconds) of its completions that day."""
+
+    day = models.DateField()
+    counts = models.JSONField(default=list)
+    leads = models.JSONField(default=dict)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "day"], name="day_tally_once"),
+        ]
+
+    def __str__(self):
+        return f"tally of {self.day}"
+
+
+class EventTallyMark(models.Model):
+    """How far the day tallies reach: every event with an id up to `through` is counted in them,
+    none after it. One row."""
+
+    through = models.BigIntegerField(default=0)
+
+    def __str__(self):
+        return f"events tallied through {self.through}"

@@ -1,6 +1,7 @@
-"""The writer of process control's configuration (the escalation policies) and of the kept
-conformance checks. (The SLA sweep, `usm.control.sweep`, is the one writer of notifications and
-of its watch list; it calls `record_workflow_checks` as its last stage.)"""
+"""The writer of process control's configuration (the escalation policies), of the kept
+conformance checks and of the event log's day tallies. (The SLA sweep, `usm.control.sweep`, is
+the one writer of notifications and of its watch list; it calls `keep_event_tallies` and
+`record_workflow_checks` as its last stages.)"""
 
 from __future__ import annotations
 
@@ -10,15 +11,17 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import OperationalError, connection, transaction
 from django.db.models import QuerySet
 
-from usm.calls.models import Call
-from usm.control import conformance
+from usm.calls.models import Call, CallEvent
+from usm.control import conformance, tallies
 from usm.control.models import (
     DEFAULT_MANAGER_DELAY,
     DEFAULT_WARNING_FRACTION,
+    DayTally,
     EscalationPolicy,
+    EventTallyMark,
     WorkflowCheckRecord,
 )
 from usm.model import reference_model
@@ -30,6 +33,8 @@ logger = logging.getLogger(__name__)
 CHECK_BATCH = 500
 # Batches of workflows to check found by one query.
 PAGE = 20
+# Events tallied per transaction (by id; a few seconds' work on a loaded machine).
+TALLY_BATCH = 100_000
 
 
 @transaction.atomic
@@ -159,3 +164,80 @@ def _check_batch(model, made_with: str, ids: list[int], report: WorkflowChecking
             update_fields=["checked_with", "result"],
         )
     report.checked += len(fresh)
+
+
+@dataclass
+class Tallying:
+    """What one round of `keep_event_tallies` did."""
+
+    events: int = 0
+    days: int = 0
+    through: int = 0
+    # The events were being written and the lock to read how far they are committed was not
+    # granted in time (PostgreSQL): the next round tries again.
+    deferred: bool = False
+
+    def as_dict(self) -> dict:
+        return {
+            "events": self.events,
+            "days": self.days,
+            "through": self.through,
+            "deferred": self.deferred,
+        }
+
+
+def _committed_through() -> int:
+    """The highest event id below which every event is committed. PostgreSQL hands out ids
+    before commit, so a transaction still writing may hold a lower id than one already
+    committed; a SHARE lock on the log waits for those to end (and holds new writers back for
+    that moment only). SQLite commits one writer at a time, in id order."""
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL lock_timeout = '2s'")
+                cursor.execute(f"LOCK TABLE {CallEvent._meta.db_table} IN SHARE MODE")
+        return CallEvent.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+
+
+def keep_event_tallies(
+    *, limit: int | None = None, progress: Callable[[Tallying], None] | None = None
+) -> Tallying:
+    """Add the events written since the last round to the day tallies, TALLY_BATCH events per
+    transaction, at most about `limit` of them in all. Several workers may run it at once: each
+    batch locks the mark, so they take turns and none adds an event twice."""
+    report = Tallying()
+    try:
+        newest = _committed_through()
+    except OperationalError:  # the lock timed out: events are being written in bulk
+        report.deferred = True
+        return report
+    while limit is None or report.events < limit:
+        with transaction.atomic():
+            mark = EventTallyMark.objects.select_for_update().filter(pk=1).first()
+            if mark is None:
+                EventTallyMark.objects.get_or_create(pk=1)
+                mark = EventTallyMark.objects.select_for_update().get(pk=1)
+            report.through = mark.through
+            if mark.through >= newest:
+                return report
+            last = min(newest, mark.through + TALLY_BATCH)
+            report.days += _add_to_days(tallies.tallied(mark.through, last))
+            report.events += last - mark.through
+            mark.through = report.through = last
+            mark.save(update_fields=["through"])
+        if progress is not None:
+            progress(report)
+    return report
+
+
+def _add_to_days(found: dict) -> int:
+    """Merge one batch's figures into the kept rows of their provider and day."""
+    for (provider_id, day), figures in found.items():
+        row = (
+            DayTally.objects.select_for_update().filter(provider_id=provider_id, day=day).first()
+        ) or DayTally(provider_id=provider_id, day=day)
+        merged = tallies.DayFigures.of_record(row.counts, row.leads)
+        merged.merge(figures)
+        row.counts, row.leads = merged.as_record()
+        row.save()
+    return len(found)

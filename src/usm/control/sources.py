@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
-from usm.api.scoping import is_staff, scoped
+from usm.api.scoping import is_staff, provider_id_of, scoped
 from usm.calls.models import Call, CallEvent
 
 
@@ -17,6 +17,12 @@ def visible(user) -> tuple[QuerySet[Call], QuerySet[CallEvent]]:
     if not is_staff(user):
         events = events.filter(call__in=calls.values("pk"))
     return calls, events
+
+
+def whole_log_of(user) -> int | None:
+    """The provider whose whole event log `visible(user)` gives (its staff see all of it), for
+    the KPIs to read its kept day tallies; None for anyone who sees only part of it."""
+    return provider_id_of(user) if is_staff(user) else None
 
 
 def of_provider(provider_id: int) -> tuple[QuerySet[Call], QuerySet[CallEvent]]:

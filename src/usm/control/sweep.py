@@ -15,7 +15,9 @@ One sweep, at instant `now`:
    deadline: the constraint is the backstop should two sweeps still meet.
 3. deliver: unsent notifications are claimed the same way and e-mailed; a failing mail server
    leaves them unsent for the next sweep.
-4. check: the workflows that ended since the last sweep are checked against their templates and
+4. tally: the events written since the last sweep are added to the day tallies the KPIs read
+   (`usm.control.services.keep_event_tallies`), at most TALLIES_PER_SWEEP of them.
+5. check: the workflows that ended since the last sweep are checked against their templates and
    the checks kept (`usm.control.services.record_workflow_checks`), at most CHECKS_PER_SWEEP of
    them so that a register checked for the first time does not hold up the next sweep's
    deadlines; the rest follow in the sweeps after it. Last, because deadlines cannot wait and
@@ -42,7 +44,12 @@ from usm.calls.models import Call
 from usm.calls.services import record_breaches
 from usm.control.choices import Deadline, NotificationKind
 from usm.control.models import DeadlineWatch, EscalationPolicy, Notification
-from usm.control.services import WorkflowChecking, record_workflow_checks
+from usm.control.services import (
+    Tallying,
+    WorkflowChecking,
+    keep_event_tallies,
+    record_workflow_checks,
+)
 from usm.engine.business_time import SlaClock
 from usm.organisation.queries import people_holding
 
@@ -55,6 +62,9 @@ WARNED, BREACHED, ESCALATED = 1, 2, 3
 BATCH = 200
 # At a few thousand workflows a second, a few seconds of every sweep.
 CHECKS_PER_SWEEP = 10_000
+# Events added to the day tallies per sweep: a register tallied for the first time catches up
+# over several sweeps.
+TALLIES_PER_SWEEP = 500_000
 
 
 @dataclass
@@ -68,6 +78,7 @@ class SweepReport:
     sent: int = 0
     unrouted: list[str] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
+    tallies: Tallying = field(default_factory=Tallying)
     conformance: WorkflowChecking = field(default_factory=WorkflowChecking)
 
     def as_dict(self) -> dict:
@@ -81,6 +92,7 @@ class SweepReport:
             "sent": self.sent,
             "unrouted": self.unrouted,
             "failures": self.failures,
+            "events_tallied": self.tallies.as_dict(),
             "workflows_checked": self.conformance.as_dict(),
         }
 
@@ -96,6 +108,7 @@ def sweep(
     for ids in _due_batches(report.at, batch):
         _act(ids, report, policies)
     deliver(report)
+    report.tallies = keep_event_tallies(limit=TALLIES_PER_SWEEP)
     report.conformance = record_workflow_checks(limit=checks)
     return report
 
