@@ -135,3 +135,23 @@ def test_the_sweep_keeps_the_tallies(provider, busy_week):
     report = sweep(AS_OF)
     assert report.as_dict()["events_tallied"]["through"] == CallEvent.objects.latest("pk").pk
     assert DayTally.objects.exists()
+
+
+def test_the_command_tallies_first_when_asked(provider, busy_week, monkeypatch):
+    import json
+
+    from typer.testing import CliRunner
+
+    from usm.cli import app
+
+    monkeypatch.setattr(services, "TALLY_BATCH", 40)
+    args = ["control", "kpis", "--from", "2024-03-04", "--to", "2024-03-10", "--json"]
+    before = CliRunner().invoke(app, args)
+    assert before.exit_code == 0, before.output
+    assert not DayTally.objects.exists()
+    after = CliRunner().invoke(app, [*args, "--refresh"])
+    assert after.exit_code == 0, after.output
+    newest = CallEvent.objects.latest("pk").pk
+    assert after.stderr.splitlines()[-1].endswith(f"through id {newest}")
+    assert DayTally.objects.exists()
+    assert json.loads(after.stdout) | {"as_of": None} == json.loads(before.stdout) | {"as_of": None}

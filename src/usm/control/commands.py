@@ -55,10 +55,22 @@ def show_kpis(
     customer: str = typer.Option(None, help="A customer's code"),
     service: str = typer.Option(None, help="A service's code"),
     team: str = typer.Option(None, help="A team's name"),
+    refresh: bool = typer.Option(
+        False,
+        "--refresh",
+        help="First add every event not yet tallied to the day tallies (a register filled, "
+        "imported or upgraded in one go); progress goes to stderr",
+    ),
     as_json: bool = JSON,
 ) -> None:
-    """Key figures: intake, backlog, throughput, lead times, first-time-right, forks, SLAs."""
+    """Key figures: intake, backlog, throughput, lead times, first-time-right, forks, SLAs.
+
+    `usm worker` keeps day tallies of the event log as it grows, from which long periods are
+    read quickly; whatever is not tallied yet is read from the log, so the figures are the same
+    either way."""
     with database_command():
+        if refresh:
+            _tally_events()
         from usm.agreements.models import Service
         from usm.control import sources
         from usm.control.kpis import Slice, kpis
@@ -209,6 +221,31 @@ def show_conformance(
 PROGRESS_EVERY = 2.0
 
 
+def _tally_events() -> None:
+    """Add the events not yet tallied to the day tallies, telling on stderr how far it got."""
+    import time
+
+    from usm.control.services import keep_event_tallies
+
+    started = last_shown = time.monotonic()
+
+    def progress(done) -> None:
+        nonlocal last_shown
+        now = time.monotonic()
+        if now - last_shown >= PROGRESS_EVERY:
+            last_shown = now
+            typer.echo(f"usm: events tallied through id {done.through}", err=True)
+
+    done = keep_event_tallies(progress=progress)
+    if done.deferred:
+        fail("the event log is being written in bulk; try --refresh again in a moment")
+    typer.echo(
+        f"usm: {done.events} event(s) tallied in {time.monotonic() - started:.1f} s, "
+        f"through id {done.through}",
+        err=True,
+    )
+
+
 def _check_workflows(scope, *, announce: bool = False) -> None:
     """Check and keep the ended workflows of `scope` with no kept check, telling on stderr how
     far it got every few seconds when that takes a while (and, with `announce`, when done)."""
@@ -311,6 +348,7 @@ def run_sweep(
     typer.echo(
         f"swept at {report.at:%Y-%m-%d %H:%M} UTC: {len(report.breaches)} breach(es) recorded, "
         f"{report.notifications} notification(s), {report.sent} e-mail(s) sent, "
+        f"{report.tallies.events} event(s) tallied, "
         f"{report.conformance.checked} ended workflow(s) checked"
         + (" (more left for the next sweep)" if report.conformance.more else "")
     )

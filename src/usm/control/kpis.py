@@ -1,7 +1,8 @@
 """Key figures of process control, read from the call register and its event log.
 
-Nothing here is stored or counted along the way: every figure is an aggregate query over the
-rows as they are, so it cannot drift from the register. The definitions (docs/control.md has
+Every figure is an aggregate query over the rows as they are, so it cannot drift from the
+register; the one shortcut, the event log's day tallies (`usm.control.tallies`), is a cache of
+the log that gives the same figures. The definitions (docs/control.md has
 them in prose):
 
 - intake: calls registered in the period; a forked call counts in the process it was forked into.

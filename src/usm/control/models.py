@@ -1,10 +1,12 @@
 """What process control keeps besides the event log: how a provider escalates late calls, the
 notifications the SLA sweep sent, and the sweep's watch list of open deadlines.
 
-KPIs keep nothing: they are read from the call register and the event log each time, so they
-can never disagree with them. Conformance keeps one thing, the check of each closed workflow
+The KPIs keep one thing, the day tallies of the event log (`DayTally`): the counts and step lead
+times of a day that has passed no longer change, and summing a row per day is what makes a long
+period cheap on a large log. The events not yet tallied are read from the log itself, so the
+figures never lag behind it. Conformance keeps one thing, the check of each closed workflow
 (`WorkflowCheckRecord`): a closed workflow's log no longer changes in what the check replays, so
-replaying it on every view of the dashboard would only repeat the same answer. The records are a
+replaying it on every view of the dashboard would only repeat the same answer. Both are a
 cache of the log, rebuilt from it whenever one is missing or was made by another model version.
 """
 

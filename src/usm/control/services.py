@@ -170,6 +170,7 @@ def _check_batch(model, made_with: str, ids: list[int], report: WorkflowChecking
 class Tallying:
     """What one round of `keep_event_tallies` did."""
 
+    # The ids passed over: the events tallied, give or take an id a rolled-back write used.
     events: int = 0
     days: int = 0
     through: int = 0
