@@ -38,9 +38,8 @@ from django.utils import timezone
 from usm.calls.models import Call, CallEvent
 from usm.control.measures import (
     EMPTY,
-    distribution,
+    Durations,
     distribution_of,
-    distributions,
     distributions_sql,
     epoch_sql,
     seconds_between,
@@ -52,6 +51,8 @@ from usm.model import Dynamicity, reference_model
 
 DEADLINES = ("response", "resolution")
 DONE_FIELD = {"response": "responded_at", "resolution": "resolved_at"}
+# A workflow's lead time is its accepting call's, once the workflow is known (`closed_roots`).
+DECIDED_ROOTS = {"accepting": True, "workflow": lambda number: number is not None}
 
 
 @dataclass(frozen=True)
@@ -195,8 +196,11 @@ def kpis(
         logged = Tally(counted_rows(events.filter(_in(period, "at"))))
     else:
         logged = Tally(kept.counts + [row for part in kept.untallied for row in counted_rows(part)])
-    call_lead = seconds_between("created_at", "closed_at")
-    age = seconds_until("created_at", moment)
+    # Call and workflow lead times (closed calls of the period), backlog ages: one read each.
+    leads = Durations(
+        closed, seconds_between("created_at", "closed_at"), "process", "workflow", "accepting"
+    )
+    ages = Durations(backlog, seconds_until("created_at", moment), "process")
 
     roots = calls.filter(accepting=True)
     closed_roots = roots.filter(_in(period, "closed_at"), status="closed", workflow__isnull=False)
@@ -213,10 +217,10 @@ def kpis(
             "throughput": ended_counts.total(status="closed"),
             "aborted": ended_counts.total(status="aborted"),
             "backlog": backlog_counts.total(),
-            "backlog_age": distribution(backlog, age).as_dict(),
-            "lead_time": distribution(closed, call_lead).as_dict(),
+            "backlog_age": ages.of().as_dict(),
+            "lead_time": leads.of().as_dict(),
             "workflows_closed": ftr["total"]["closed"],
-            "workflow_lead_time": distribution(closed_roots, call_lead).as_dict(),
+            "workflow_lead_time": leads.of(**DECIDED_ROOTS).as_dict(),
             "first_time_right": ftr["total"]["first_time_right"],
             "first_time_right_rate": ftr["total"]["rate"],
             "step_completions": completion_count,
@@ -225,10 +229,10 @@ def kpis(
             "breaches": _breach_totals(logged),
         },
         "processes": _per_process(
-            registered, ended_counts, backlog_counts, logged, closed, backlog, call_lead, age
+            registered, ended_counts, backlog_counts, logged, leads, ages
         ),
         "workflows": _per_workflow(
-            registered, ended_counts, roots, closed_roots, call_lead, ftr["by_workflow"]
+            registered, ended_counts, roots, leads, ftr["by_workflow"]
         ),
         "steps": _per_step(all_events, events, logged, period, kept, sliced=bool(where.as_dict())),
         "forks": forks_taken(logged),
@@ -240,14 +244,13 @@ def kpis(
     }
 
 
-def _per_process(registered, ended, waiting, logged, closed, backlog, lead, age) -> list:
+def _per_process(registered, ended, waiting, logged, leads: Durations, ages: Durations) -> list:
     intake, backlog_of = registered.by("process"), waiting.by("process")
     throughput = ended.by("process", status="closed")
     dropped = ended.by("process", status="aborted")
     done = logged.by("process", kind="step_completed")
     redone = logged.by("process", kind="repeated")
-    leads = distributions(closed, lead, F("process"))
-    ages = distributions(backlog, age, F("process"))
+    lead_of, age_of = leads.by("process"), ages.by("process")
     return [
         {
             "process": code,
@@ -256,8 +259,8 @@ def _per_process(registered, ended, waiting, logged, closed, backlog, lead, age)
             "throughput": throughput.get(code, 0),
             "aborted": dropped.get(code, 0),
             "backlog": backlog_of.get(code, 0),
-            "backlog_age": ages.get(code, EMPTY).as_dict(),
-            "lead_time": leads.get(code, EMPTY).as_dict(),
+            "backlog_age": age_of.get(code, EMPTY).as_dict(),
+            "lead_time": lead_of.get(code, EMPTY).as_dict(),
             "step_completions": done.get(code, 0),
             "repeats": redone.get(code, 0),
             "repeat_rate": _rate(redone.get(code, 0), done.get(code, 0)),
@@ -292,11 +295,11 @@ def first_time_right(closed_roots: QuerySet[Call]) -> dict:
     }
 
 
-def _per_workflow(registered, ended, roots, closed_roots, lead, ftr_by_workflow) -> list:
+def _per_workflow(registered, ended, roots, leads: Durations, ftr_by_workflow) -> list:
     started = registered.by("workflow", accepting=True)
     dropped = ended.by("workflow", accepting=True, status="aborted")
     open_roots = _counts(roots.filter(closed_at__isnull=True), "workflow")
-    leads = distributions(closed_roots, lead, F("workflow"))
+    lead_of = leads.by("workflow", **DECIDED_ROOTS)
     found = []
     for workflow in reference_model().workflows:
         closed, clean = ftr_by_workflow.get(workflow.number, (0, 0))
@@ -309,7 +312,7 @@ def _per_workflow(registered, ended, roots, closed_roots, lead, ftr_by_workflow)
                 "closed": closed,
                 "aborted": dropped.get(workflow.number, 0),
                 "open": open_roots.get(workflow.number, 0),
-                "lead_time": leads.get(workflow.number, EMPTY).as_dict(),
+                "lead_time": lead_of.get(workflow.number, EMPTY).as_dict(),
                 "first_time_right": clean,
                 "first_time_right_rate": _rate(clean, closed),
             }
