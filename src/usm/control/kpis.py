@@ -228,12 +228,8 @@ def kpis(
             "repeat_rate": _rate(repeat_count, completion_count),
             "breaches": _breach_totals(logged),
         },
-        "processes": _per_process(
-            registered, ended_counts, backlog_counts, logged, leads, ages
-        ),
-        "workflows": _per_workflow(
-            registered, ended_counts, roots, leads, ftr["by_workflow"]
-        ),
+        "processes": _per_process(registered, ended_counts, backlog_counts, logged, leads, ages),
+        "workflows": _per_workflow(registered, ended_counts, roots, leads, ftr["by_workflow"]),
         "steps": _per_step(all_events, events, logged, period, kept, sliced=bool(where.as_dict())),
         "forks": forks_taken(logged),
         "services": _per_party(registered, backlog_counts, "service_id", "service"),

@@ -1,10 +1,12 @@
-"""Durations and their distributions, computed inside the database.
+"""Durations and their distributions (count, median, 90th percentile, maximum).
 
-Percentiles are taken with window functions (ROW_NUMBER and COUNT over each group), which SQLite
-and PostgreSQL both have, so no row leaves the database except the two around each percentile.
-They interpolate linearly between the closest ranks, as PostgreSQL's `percentile_cont` and
-numpy's default do: the median of 1, 2, 3, 4 hours is 2.5 hours.
-"""
+The durations are computed by the database, the same expression on both (`EpochSeconds`).
+Where one set of rows is split many ways (the KPIs' lead times per process, per workflow, in
+all), the values are read once and ranked here (`Durations`); where a set is large and split
+once (step lead times), they are ranked in the database with window functions (ROW_NUMBER and
+COUNT over each group, which SQLite and PostgreSQL both have), so only the rows around each
+percentile leave it. Both interpolate linearly between the closest ranks, as PostgreSQL's
+`percentile_cont` and numpy's default do: the median of 1, 2, 3, 4 hours is 2.5 hours."""
 
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ from datetime import datetime
 from fractions import Fraction
 
 from django.db import connection
-from django.db.models import F, FloatField, Func, IntegerField, QuerySet, Value
+from django.db.models import F, FloatField, Func, QuerySet, Value
 
 MEDIAN = Fraction(1, 2)
 P90 = Fraction(9, 10)
@@ -75,19 +77,12 @@ EMPTY = Distribution(0, None, None, None)
 
 def distribution(queryset: QuerySet, value) -> Distribution:
     """The distribution of `value` (an expression) over all of `queryset`."""
-    return distributions(queryset, value, Value(0, output_field=IntegerField())).get(0, EMPTY)
-
-
-def distributions(queryset: QuerySet, value, group) -> dict[Hashable, Distribution]:
-    """The distribution of `value` over `queryset` per value of `group` (both expressions).
-    Rows whose value is NULL are left out."""
-    rows = queryset.order_by().annotate(grp=group, val=value).values_list("grp", "val")
-    sql, params = rows.query.sql_with_params()
-    return distributions_sql(sql, params)
+    return Durations(queryset, value).of()
 
 
 def distributions_sql(rows_sql: str, params) -> dict[Hashable, Distribution]:
-    """As `distributions`, over hand-written SQL yielding the columns `grp` and `val`."""
+    """The distribution of `val` per value of `grp`, over hand-written SQL yielding those two
+    columns: ranked in the database, so only the rows around each percentile leave it."""
     ranks = [MEDIAN, P90]
     wanted = " OR ".join(
         f"rn = ((n - 1) * {p.numerator}) / {p.denominator} + {offset}"
