@@ -1,5 +1,6 @@
-"""The process-control pages: the dashboard and the monthly service report. Staff only (a
-customer's user gets 403); every row read goes through the scoping rule."""
+"""The process-control pages: the dashboard, the download of the event log and the monthly
+service report. Staff only (a customer's user gets 403); every row read goes through the scoping
+rule."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from django.shortcuts import render
 from usm.api.scoping import scoped
 from usm.control import charts, sources
 from usm.control.conformance import conformance
-from usm.control.forms import PeriodForm
+from usm.control.exports.api import ocel_json_download, ocel_sqlite_download, xes_download
+from usm.control.forms import ExportForm, PeriodForm
 from usm.control.kpis import kpis
 from usm.control.reports import Month, service_report
 from usm.model import reference_model
@@ -23,18 +25,42 @@ DEVIATIONS_SHOWN = 20
 
 @staff_required
 def dashboard(request):
-    form = PeriodForm(request.GET or None)
+    return _dashboard(request, PeriodForm(request.GET or None))
+
+
+@staff_required
+def export(request):
+    """The event log as a file, as the export form of the dashboard asks for it: the API's
+    download for a signed-in user. Filters that cannot be used show the dashboard again, with
+    the reasons beside them, as a 400."""
+    form = ExportForm(request.GET, user=request.user)
+    if not form.is_valid():
+        return _dashboard(request, PeriodForm(), export_form=form, status=400)
+    chosen = form.cleaned_data
+    if chosen["format"] == "xes":
+        return xes_download(chosen["selection"], all_events=chosen["all_events"])
+    if chosen["format"] == "ocel-json":
+        return ocel_json_download(chosen["selection"])
+    return ocel_sqlite_download(chosen["selection"])
+
+
+def _dashboard(request, form: PeriodForm, *, export_form: ExportForm | None = None, status=200):
     period = form.period()
     calls, events = sources.visible(request.user)
-    figures = kpis(calls, events, period)
+    figures = kpis(calls, events, period, kept_for=sources.whole_log_of(request.user))
     checked = conformance(calls, events, period, limit=DEVIATIONS_SHOWN)
+    shown_end = period.end - timedelta(microseconds=1)
+    if export_form is None:
+        # The download offers the period shown, as dates: workflows registered in it.
+        days = {"from": period.start.date().isoformat(), "to": shown_end.date().isoformat()}
+        export_form = ExportForm(user=request.user, initial=days)
     return render(
         request,
         "control/dashboard.html",
         {
             "form": form,
             "period": period,
-            "shown_end": period.end - timedelta(microseconds=1),
+            "shown_end": shown_end,
             "figures": figures,
             "totals": figures["totals"],
             "conformance": checked,
@@ -43,7 +69,9 @@ def dashboard(request):
             "charts": _charts(figures, checked),
             "breaches": _recent_breaches(events, period),
             "reports": _report_links(request.user, period),
+            "export_form": export_form,
         },
+        status=status,
     )
 
 

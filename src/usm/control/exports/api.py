@@ -4,6 +4,9 @@ the provider's staff (like the rest of process control; a customer's user gets 4
 XES and OCEL JSON are streamed as they are written, so a download of any size starts at once
 and takes the server the memory of one chunk. An OCEL SQLite database cannot be streamed while
 it is built: it is written to a temporary file first, which is sent and then removed.
+
+The responses are made by `xes_download`, `ocel_json_download` and `ocel_sqlite_download`; the
+dashboard's download (`usm.control.views.export`) sends its files through them as well.
 """
 
 # No `from __future__ import annotations`: django-ninja reads the parameter annotations at import.
@@ -40,6 +43,34 @@ def _attachment(response, name: str):
     return response
 
 
+def xes_download(selection: Selection, *, all_events: bool = False) -> StreamingHttpResponse:
+    """The selection as an XES file, streamed while it is written."""
+    stream = xes_text(selection, all_events=all_events)
+    response = StreamingHttpResponse(stream, content_type="application/xml; charset=utf-8")
+    return _attachment(response, _name(selection, "xes"))
+
+
+def ocel_json_download(selection: Selection) -> StreamingHttpResponse:
+    """The selection as an OCEL 2.0 JSON file, streamed while it is written."""
+    stream = ocel_json_text(selection)
+    response = StreamingHttpResponse(stream, content_type="application/json")
+    return _attachment(response, _name(selection, "jsonocel"))
+
+
+def ocel_sqlite_download(selection: Selection) -> FileResponse:
+    """The selection as an OCEL 2.0 SQLite database, built in a temporary file first."""
+    descriptor, name = tempfile.mkstemp(prefix="usm-ocel-", suffix=".sqlite")
+    os.close(descriptor)
+    try:
+        write_ocel_sqlite(name, selection)
+        database = open(name, "rb")  # noqa: SIM115 - FileResponse closes it once sent
+    finally:
+        # The open file stays readable; its name is gone, so nothing is left behind.
+        os.unlink(name)
+    response = FileResponse(database, content_type="application/vnd.sqlite3")
+    return _attachment(response, _name(selection, "sqlite"))
+
+
 FROM = Query(None, alias="from", description="Workflows registered from this ISO date/date-time")
 TO = Query(None, alias="to", description="... up to this one (a date includes that whole day)")
 PROCESS = Query(None, description="Only workflows entering CTM, CHM, INC, OPS or IMP")
@@ -60,9 +91,7 @@ def download_xes(
     all_events: bool = Query(False, description="Every logged change, not only the steps"),
 ):
     selection = _selection(request, start, end, process, customer)
-    stream = xes_text(selection, all_events=all_events)
-    response = StreamingHttpResponse(stream, content_type="application/xml; charset=utf-8")
-    return _attachment(response, _name(selection, "xes"))
+    return xes_download(selection, all_events=all_events)
 
 
 @router.get(
@@ -82,16 +111,5 @@ def download_ocel(
 ):
     selection = _selection(request, start, end, process, customer)
     if format == "json":
-        stream = ocel_json_text(selection)
-        response = StreamingHttpResponse(stream, content_type="application/json")
-        return _attachment(response, _name(selection, "jsonocel"))
-    descriptor, name = tempfile.mkstemp(prefix="usm-ocel-", suffix=".sqlite")
-    os.close(descriptor)
-    try:
-        write_ocel_sqlite(name, selection)
-        database = open(name, "rb")  # noqa: SIM115 - FileResponse closes it once sent
-    finally:
-        # The open file stays readable; its name is gone, so nothing is left behind.
-        os.unlink(name)
-    response = FileResponse(database, content_type="application/vnd.sqlite3")
-    return _attachment(response, _name(selection, "sqlite"))
+        return ocel_json_download(selection)
+    return ocel_sqlite_download(selection)
