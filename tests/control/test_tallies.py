@@ -90,6 +90,7 @@ def test_small_batches_add_up_to_the_same_tallies(provider, busy_week, monkeypat
     DayTally.objects.all().delete()
     EventTallyMark.objects.update(through=0)
     monkeypatch.setattr(services, "TALLY_BATCH", 7)
+    monkeypatch.setattr(services, "WRITE_EVERY", 20)
     seen = []
     services.keep_event_tallies(progress=lambda r: seen.append(r.through))
     assert len(seen) > 5 and seen == sorted(seen)
@@ -98,6 +99,30 @@ def test_small_batches_add_up_to_the_same_tallies(provider, busy_week, monkeypat
         for day, counts, leads in DayTally.objects.values_list("day", "counts", "leads")
     }
     assert piecemeal == whole
+
+
+def test_a_worker_that_was_overtaken_drops_what_it_read(provider, busy_week, monkeypatch):
+    """Two workers read the same events; the one that comes second to write finds the mark
+    moved and adds nothing."""
+    monkeypatch.setattr(services, "WRITE_EVERY", 10**9)
+    read = tallies.tallied
+    overtaken = []
+
+    def read_while_another_writes(first, last):
+        found = read(first, last)
+        if not overtaken:
+            overtaken.append(True)
+            with monkeypatch.context() as inner:
+                inner.setattr(tallies, "tallied", read)
+                services.keep_event_tallies()  # the other worker, done first
+        return found
+
+    monkeypatch.setattr(tallies, "tallied", read_while_another_writes)
+    report = services.keep_event_tallies()
+    assert overtaken and report.events == 0
+    assert report.through == EventTallyMark.objects.get().through
+    raw, kept = both(provider, WEEK)
+    assert kept == raw
 
 
 def test_a_lead_time_spans_the_batches_and_the_days(provider, walk):

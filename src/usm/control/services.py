@@ -33,8 +33,10 @@ logger = logging.getLogger(__name__)
 CHECK_BATCH = 500
 # Batches of workflows to check found by one query.
 PAGE = 20
-# Events tallied per transaction (by id; a few seconds' work on a loaded machine).
+# Event ids read per statement, and written to the tallies per transaction (the figures of
+# WRITE_EVERY events held in memory meanwhile: some tens of megabytes at most).
 TALLY_BATCH = 100_000
+WRITE_EVERY = 2_000_000
 
 
 @transaction.atomic
@@ -203,42 +205,69 @@ def _committed_through() -> int:
 def keep_event_tallies(
     *, limit: int | None = None, progress: Callable[[Tallying], None] | None = None
 ) -> Tallying:
-    """Add the events written since the last round to the day tallies, TALLY_BATCH events per
-    transaction, at most about `limit` of them in all. Several workers may run it at once: each
-    batch locks the mark, so they take turns and none adds an event twice."""
+    """Add the events written since the last round to the day tallies, at most about `limit` of
+    them in all.
+
+    The events are read TALLY_BATCH ids at a time and their figures gathered in memory, then
+    written in one transaction per WRITE_EVERY ids: an event log filled or imported in bulk has
+    every batch spread over hundreds of days, and merging each batch into its days' rows would
+    rewrite those rows again and again. The writing transaction locks the mark; a worker that
+    finds it moved by another meanwhile drops what it read, so no event is added twice."""
     report = Tallying()
     try:
         newest = _committed_through()
     except OperationalError:  # the lock timed out: events are being written in bulk
         report.deferred = True
         return report
-    while limit is None or report.events < limit:
+    report.through = start = _mark_through()
+    while start < newest and (limit is None or report.events < limit):
+        end = min(newest, start + WRITE_EVERY)
+        found: dict = {}
+        for first in range(start, end, TALLY_BATCH):
+            tallies.merge_into(found, tallies.tallied(first, min(end, first + TALLY_BATCH)))
         with transaction.atomic():
-            mark = EventTallyMark.objects.select_for_update().filter(pk=1).first()
-            if mark is None:
-                EventTallyMark.objects.get_or_create(pk=1)
-                mark = EventTallyMark.objects.select_for_update().get(pk=1)
-            report.through = mark.through
-            if mark.through >= newest:
-                return report
-            last = min(newest, mark.through + TALLY_BATCH)
-            report.days += _add_to_days(tallies.tallied(mark.through, last))
-            report.events += last - mark.through
-            mark.through = report.through = last
+            mark = EventTallyMark.objects.select_for_update().get(pk=1)
+            if mark.through != start:  # another worker wrote these events meanwhile
+                report.through = start = mark.through
+                continue
+            report.days += _add_to_days(found)
+            mark.through = end
             mark.save(update_fields=["through"])
+        report.events += end - start
+        report.through = start = end
         if progress is not None:
             progress(report)
     return report
 
 
+def _mark_through() -> int:
+    mark, _ = EventTallyMark.objects.get_or_create(pk=1)
+    return mark.through
+
+
 def _add_to_days(found: dict) -> int:
-    """Merge one batch's figures into the kept rows of their provider and day."""
+    """Merge the figures gathered into the kept rows of their provider and day: one read and at
+    most two writes per provider."""
+    by_provider: dict[int, dict] = {}
     for (provider_id, day), figures in found.items():
-        row = (
-            DayTally.objects.select_for_update().filter(provider_id=provider_id, day=day).first()
-        ) or DayTally(provider_id=provider_id, day=day)
-        merged = tallies.DayFigures.of_record(row.counts, row.leads)
-        merged.merge(figures)
-        row.counts, row.leads = merged.as_record()
-        row.save()
+        by_provider.setdefault(provider_id, {})[day] = figures
+    for provider_id, days in by_provider.items():
+        kept = {
+            row.day: row
+            for row in DayTally.objects.select_for_update().filter(
+                provider_id=provider_id, day__in=list(days)
+            )
+        }
+        added, changed = [], []
+        for day, figures in days.items():
+            row = kept.get(day)
+            if row is None:
+                row = DayTally(provider_id=provider_id, day=day)
+                added.append(row)
+            else:
+                changed.append(row)
+                figures = tallies.DayFigures.of_record(row.counts, row.leads).merged(figures)
+            row.counts, row.leads = figures.as_record()
+        DayTally.objects.bulk_create(added, batch_size=500)
+        DayTally.objects.bulk_update(changed, ["counts", "leads"], batch_size=500)
     return len(found)

@@ -130,11 +130,13 @@ class DayFigures:
     def add_count(self, key: tuple, n: int) -> None:
         self.counts[key] += n
 
-    def merge(self, other: DayFigures) -> None:
+    def merged(self, other: DayFigures) -> DayFigures:
+        """These figures with `other`'s added (in place)."""
         for key, n in other.counts.items():
             self.counts[key] += n
         for step, seconds in other.leads.items():
             self.leads[step].extend(seconds)
+        return self
 
     @classmethod
     def of_record(cls, counts: list, leads: dict) -> DayFigures:
@@ -154,6 +156,15 @@ class DayFigures:
 
 def _sortable(item):
     return tuple("" if v is None else str(v) for v in item[0])
+
+
+def merge_into(found: dict, more: dict) -> None:
+    """Add the figures of `more` (as `tallied` returns them) to those gathered in `found`."""
+    for key, figures in more.items():
+        if key in found:
+            found[key].merged(figures)
+        else:
+            found[key] = figures
 
 
 # -- reading a period -----------------------------------------------------------------------------
@@ -192,7 +203,7 @@ def kept_period(provider_id: int, events: QuerySet[CallEvent], period) -> KeptPe
         provider_id=provider_id, day__gte=first.date(), day__lt=last.date()
     )
     for counts, leads in days.values_list("counts", "leads"):
-        kept.merge(DayFigures.of_record(counts, leads))
+        kept.merged(DayFigures.of_record(counts, leads))
     untallied = [
         events.filter(at__gte=period.start, at__lt=first),
         events.filter(at__gte=last, at__lt=period.end),
