@@ -27,11 +27,23 @@ them in prose):
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
 from django.db import connection
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
+from django.db.models import (
+    BooleanField,
+    Case,
+    Count,
+    Exists,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -51,6 +63,8 @@ from usm.model import Dynamicity, reference_model
 
 DEADLINES = ("response", "resolution")
 DONE_FIELD = {"response": "responded_at", "resolution": "resolved_at"}
+# What the backlog is counted by.
+BACKLOG_FIELDS = ("process", "service_id", "customer_id", "assignee_team_id", "risk_level")
 # A workflow's lead time is its accepting call's, once the workflow is known (`closed_roots`).
 DECIDED_ROOTS = {"accepting": True, "workflow": lambda number: number is not None}
 
@@ -112,6 +126,12 @@ class Tally:
     @classmethod
     def of(cls, queryset: QuerySet, *fields: str) -> Tally:
         return cls(list(queryset.order_by().values(*fields).annotate(n=Count("pk"))))
+
+    @classmethod
+    def counting(cls, rows: list[dict], *fields: str) -> Tally:
+        """The tally of rows already read (dicts with at least `fields`), counted here."""
+        found = Counter(tuple(row[name] for name in fields) for row in rows)
+        return cls([dict(zip(fields, key, strict=True), n=n) for key, n in found.items()])
 
     def total(self, **where) -> int:
         return sum(row["n"] for row in self._matching(where))
@@ -188,25 +208,32 @@ def kpis(
     ended = calls.filter(_in(period, "closed_at"))
     ended_counts = Tally.of(ended, "process", "status", "accepting", "workflow")
     closed = ended.filter(status="closed")
-    backlog = open_at(calls, moment)
-    backlog_counts = Tally.of(
-        backlog, "process", "service_id", "customer_id", "assignee_team_id", "risk_level"
+    # The backlog is read once, its counts and ages both taken from the rows.
+    backlog = list(
+        open_at(calls, moment)
+        .order_by()
+        .values(
+            *BACKLOG_FIELDS,
+            age=seconds_until("created_at", moment),
+            known_error=_known_error(moment),
+        )
     )
+    backlog_counts = Tally.counting(backlog, *BACKLOG_FIELDS, "known_error")
+    ages = Durations([(row["age"], row["process"]) for row in backlog], ("process",))
     if kept is None:
         logged = Tally(counted_rows(events.filter(_in(period, "at"))))
     else:
         logged = Tally(kept.counts + [row for part in kept.untallied for row in counted_rows(part)])
-    # Call and workflow lead times (closed calls of the period), backlog ages: one read each.
-    leads = Durations(
+    # Call and workflow lead times (closed calls of the period): one read.
+    leads = Durations.read(
         closed, seconds_between("created_at", "closed_at"), "process", "workflow", "accepting"
     )
-    ages = Durations(backlog, seconds_until("created_at", moment), "process")
 
     roots = calls.filter(accepting=True)
     closed_roots = roots.filter(_in(period, "closed_at"), status="closed", workflow__isnull=False)
     completion_count = logged.total(kind="step_completed")
     repeat_count = logged.total(kind="repeated")
-    ftr = first_time_right(closed_roots)
+    ftr = first_time_right(closed_roots, all_events, period.end)
 
     return {
         "period": period.as_dict(),
@@ -236,7 +263,7 @@ def kpis(
         "customers": _per_party(registered, backlog_counts, "customer_id", "customer"),
         "teams": _per_team(backlog_counts, logged),
         "agreements": sla_by_agreement(calls, events, period, as_of),
-        "risks": residual_risks(backlog, moment, backlog_counts),
+        "risks": residual_risks(backlog_counts),
     }
 
 
@@ -273,16 +300,27 @@ def _own_events(**lookups) -> QuerySet[CallEvent]:
     return CallEvent.objects.filter(**lookups)
 
 
-def first_time_right(closed_roots: QuerySet[Call]) -> dict:
-    """Of the workflows closed (their accepting calls in `closed_roots`), how many went through
-    without any of their calls repeating a step."""
-    repeated = _own_events(root_id=OuterRef("pk"), kind="repeated")
-    rows = (
-        closed_roots.order_by()
-        .values("workflow")
-        .annotate(closed=Count("pk"), clean=Count("pk", filter=~Exists(repeated)))
-    )
-    by_workflow = {row["workflow"]: (row["closed"], row["clean"]) for row in rows}
+def first_time_right(closed_roots: QuerySet[Call], events: QuerySet[CallEvent], until) -> dict:
+    """Of the workflows closed before `until` (their accepting calls in `closed_roots`), how
+    many went through without any of their calls repeating a step (`events`: the reader's whole
+    log, unsliced: a repeat by any call of the workflow counts).
+
+    A workflow's events lie between its registration and its close, so its repeats are among
+    the repeats logged from the earliest registration of these workflows to `until`: one range
+    of the log's index by kind and time, where a look-up per workflow would be thousands."""
+    roots = list(closed_roots.order_by().values_list("pk", "workflow", "created_at"))
+    repeated: set[int] = set()
+    if roots:
+        earliest = min(created for _, _, created in roots)
+        repeated = set(
+            events.filter(kind="repeated", at__gte=earliest, at__lt=until)
+            .order_by()
+            .values_list("root_id", flat=True)
+        )
+    by_workflow: dict = {}
+    for pk, workflow, _ in roots:
+        closed, clean = by_workflow.get(workflow, (0, 0))
+        by_workflow[workflow] = (closed + 1, clean + (pk not in repeated))
     closed = sum(n for n, _ in by_workflow.values())
     clean = sum(c for _, c in by_workflow.values())
     return {
@@ -545,16 +583,26 @@ def sla_by_agreement(calls, events, period: Period, as_of: datetime) -> list:
     ]
 
 
-def residual_risks(backlog: QuerySet[Call], moment, counted: Tally) -> dict:
-    """Risks still open at `moment` (`counted`: the backlog's tally); a known error is one whose
-    cause was found (IMP-3 completed with the outcome `cause_known`) before then."""
+def _known_error(moment):
+    """Whether a call is a risk whose cause was found (IMP-3 completed with the outcome
+    `cause_known`) before `moment`; asked of risks only (CASE stops before the look-up)."""
     cause_known = _own_events(
         call_id=OuterRef("pk"), kind="step_completed", outcome="cause_known", at__lt=moment
     )
+    return Case(
+        When(process="IMP", then=Exists(cause_known)),
+        default=Value(False),
+        output_field=BooleanField(),
+    )
+
+
+def residual_risks(counted: Tally) -> dict:
+    """Risks still open at the backlog's moment (`counted`: the backlog's tally, with whether
+    each is a known error)."""
     by_level = counted.by("risk_level", process="IMP")
     return {
         "open": counted.total(process="IMP"),
-        "known_errors": backlog.filter(Exists(cause_known), process="IMP").count(),
+        "known_errors": counted.total(process="IMP", known_error=True),
         "by_level": [
             {"risk_level": level, "open": by_level[level]}
             for level in sorted(by_level, key=lambda v: (v is None, v or 0))

@@ -77,7 +77,7 @@ EMPTY = Distribution(0, None, None, None)
 
 def distribution(queryset: QuerySet, value) -> Distribution:
     """The distribution of `value` (an expression) over all of `queryset`."""
-    return Durations(queryset, value).of()
+    return Durations.read(queryset, value).of()
 
 
 def distributions_sql(rows_sql: str, params) -> dict[Hashable, Distribution]:
@@ -139,10 +139,15 @@ class Durations:
     covers. On a large period one read serves every split, where a ranked window per split would
     sort the rows again each time. Rows whose value is NULL are left out, as in the database."""
 
-    def __init__(self, queryset: QuerySet, value, *fields: str):
+    def __init__(self, rows, fields: tuple[str, ...]):
+        """`rows`: tuples of the value and then the `fields`' values."""
         self.fields = fields
-        rows = queryset.order_by().annotate(val=value).values_list("val", *fields)
         self.rows = [row for row in rows if row[0] is not None]
+
+    @classmethod
+    def read(cls, queryset: QuerySet, value, *fields: str) -> Durations:
+        """`value` (an expression) and `fields` of every row of `queryset`."""
+        return cls(queryset.order_by().annotate(val=value).values_list("val", *fields), fields)
 
     def of(self, **where) -> Distribution:
         """The distribution over the rows whose columns have the values `where` names (a value
