@@ -38,6 +38,7 @@ from django.db.models import (
     Count,
     Exists,
     F,
+    Min,
     OuterRef,
     Q,
     QuerySet,
@@ -308,17 +309,17 @@ def first_time_right(closed_roots: QuerySet[Call], events: QuerySet[CallEvent], 
     A workflow's events lie between its registration and its close, so its repeats are among
     the repeats logged from the earliest registration of these workflows to `until`: one range
     of the log's index by kind and time, where a look-up per workflow would be thousands."""
-    roots = list(closed_roots.order_by().values_list("pk", "workflow", "created_at"))
+    roots = list(closed_roots.order_by().values_list("pk", "workflow"))
     repeated: set[int] = set()
     if roots:
-        earliest = min(created for _, _, created in roots)
+        earliest = closed_roots.aggregate(earliest=Min("created_at"))["earliest"]
         repeated = set(
             events.filter(kind="repeated", at__gte=earliest, at__lt=until)
             .order_by()
             .values_list("root_id", flat=True)
         )
     by_workflow: dict = {}
-    for pk, workflow, _ in roots:
+    for pk, workflow in roots:
         closed, clean = by_workflow.get(workflow, (0, 0))
         by_workflow[workflow] = (closed + 1, clean + (pk not in repeated))
     closed = sum(n for n, _ in by_workflow.values())

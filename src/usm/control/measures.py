@@ -167,6 +167,11 @@ class Durations:
             (1 + self.fields.index(name), wanted if callable(wanted) else wanted.__eq__)
             for name, wanted in where.items()
         ]
+        if not tests:
+            return self.rows
+        if len(tests) == 1:
+            (at, test), *_ = tests
+            return (row for row in self.rows if test(row[at]))
         return (row for row in self.rows if all(test(row[at]) for at, test in tests))
 
 
