@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.db import connection
 from django.db.models import (
@@ -38,7 +38,6 @@ from django.db.models import (
     Count,
     Exists,
     F,
-    Min,
     OuterRef,
     Q,
     QuerySet,
@@ -52,6 +51,7 @@ from usm.calls.models import Call, CallEvent
 from usm.control.measures import (
     EMPTY,
     Durations,
+    EpochSeconds,
     distribution_of,
     distributions_sql,
     epoch_sql,
@@ -146,6 +146,11 @@ class Tally:
         return found
 
     def _matching(self, where: dict):
+        if not where:
+            return self.rows
+        if len(where) == 1:
+            ((name, wanted),) = where.items()
+            return (row for row in self.rows if row[name] == wanted)
         return (row for row in self.rows if all(row[f] == v for f, v in where.items()))
 
 
@@ -309,17 +314,22 @@ def first_time_right(closed_roots: QuerySet[Call], events: QuerySet[CallEvent], 
     A workflow's events lie between its registration and its close, so its repeats are among
     the repeats logged from the earliest registration of these workflows to `until`: one range
     of the log's index by kind and time, where a look-up per workflow would be thousands."""
-    roots = list(closed_roots.order_by().values_list("pk", "workflow"))
+    # Registration read as a number, not a timestamp per row to convert; a MIN() in the database
+    # instead leads PostgreSQL to walk the registration index from the register's first call.
+    roots = list(
+        closed_roots.order_by().values_list("pk", "workflow", EpochSeconds(F("created_at")))
+    )
     repeated: set[int] = set()
     if roots:
-        earliest = closed_roots.aggregate(earliest=Min("created_at"))["earliest"]
+        # A second's margin for the float's rounding: the range may only grow.
+        earliest = datetime.fromtimestamp(min(row[2] for row in roots) - 1, UTC)
         repeated = set(
             events.filter(kind="repeated", at__gte=earliest, at__lt=until)
             .order_by()
             .values_list("root_id", flat=True)
         )
     by_workflow: dict = {}
-    for pk, workflow in roots:
+    for pk, workflow, _ in roots:
         closed, clean = by_workflow.get(workflow, (0, 0))
         by_workflow[workflow] = (closed + 1, clean + (pk not in repeated))
     closed = sum(n for n, _ in by_workflow.values())
