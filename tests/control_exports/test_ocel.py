@@ -10,10 +10,11 @@ import pytest
 from django.db.models import F
 from pm4py.objects.ocel.validation import ocel20_rel_validation
 
-from tests.control_exports.conftest import MONDAY
+from tests.control_exports.conftest import MONDAY, bulk_log
 from usm.calls import services
 from usm.calls.models import Call, CallEvent, CallLink
 from usm.control.exports.activities import activity
+from usm.control.exports.object_centric import E_CALL, EventCall, ObjectCentricLog
 from usm.control.exports.ocel import table_suffixes, write_ocel_json, write_ocel_sqlite
 from usm.control.exports.selection import Selection
 from usm.mir.models import MirItem
@@ -246,3 +247,24 @@ def test_chunk_boundaries_change_nothing(provider, desk, varied_log, walk, mir_i
         finally:
             db.close()
     assert tables["whole"] == tables["piecemeal"]
+
+
+def test_each_chunk_knows_its_calls_and_keeps_only_two_chunks_of_them(provider, desk, varied_log):
+    bulk_log(provider, desk, 60, 2, start=MONDAY + timedelta(days=10))
+    most = 0
+    for rows, references in ObjectCentricLog(Selection(provider), chunk_size=5).event_rows():
+        most = max(most, len(references.calls))
+        for row in rows:
+            call = Call.objects.select_related("root", "parent", "customer", "service").get(
+                pk=row[E_CALL]
+            )
+            items = call.mir_items.order_by("identifier").values_list("identifier", flat=True)
+            assert references.calls[row[E_CALL]] == EventCall(
+                call.number,
+                call.root.number,
+                call.parent.number if call.parent else None,
+                call.customer.code if call.customer else None,
+                call.service.code if call.service else None,
+                tuple(items),
+            )
+    assert most <= 2 * 5

@@ -1,11 +1,12 @@
 """An export reads the whole log in an order of its own; on SQLite it must walk an index already
-in that order, not sort the log first (on a big register the sort comes before the first row)."""
+in that order, not sort the log first (on a big register the sort comes before the first row).
+What the rows refer to is looked up by key, never by reading a whole table."""
 
 import pytest
 from django.db import connection
 from django.db.models import Q
 
-from usm.control.exports.object_centric import EVENT_FIELDS, ObjectCentricLog
+from usm.control.exports.object_centric import EVENT_FIELDS, EventReferences, ObjectCentricLog
 from usm.control.exports.rows import timestamp_text
 from usm.control.exports.selection import Selection
 from usm.control.exports.xes import FIELDS
@@ -32,10 +33,10 @@ def test_no_export_sorts_the_whole_log(provider, walk):
             "CREATE INDEX test_event_provider_kind ON calls_callevent (provider_id, kind, at)"
         )
     selection = Selection(provider)
-    events = ObjectCentricLog(selection)._events().annotate(at_text=timestamp_text("at"))
+    log = ObjectCentricLog(selection)
     orders = {
-        "ocel json": (events.order_by("at", "id", "call__mir_items__identifier"), EVENT_FIELDS),
-        "ocel sqlite": (events.order_by("id", "call__mir_items__identifier"), EVENT_FIELDS),
+        "ocel json": (log.event_query(), EVENT_FIELDS),
+        "ocel sqlite": (log.event_query(in_time_order=False), EVENT_FIELDS),
         "xes": (
             selection.events(Q(kind="step_completed"))
             .annotate(at_text=timestamp_text("at"))
@@ -47,3 +48,14 @@ def test_no_export_sorts_the_whole_log(provider, walk):
         steps = plan(queryset, fields)
         # Sorting ties (the right part of the order) is cheap; sorting everything is not.
         assert "USE TEMP B-TREE FOR ORDER BY" not in steps, (name, steps)
+
+
+def test_the_calls_of_a_chunk_are_looked_up_by_key(provider, walk):
+    walk(4)
+    references = EventReferences(chunk_size=10)
+    for lookup in (references._calls, references._mir_items):
+        with connection.cursor() as cursor:
+            cursor.execute("EXPLAIN QUERY PLAN " + lookup.sql, ["[1, 2]"])
+            steps = [row[-1] for row in cursor.fetchall()]
+        assert not any(step.startswith("SCAN calls_call") for step in steps), steps
+        assert "USE TEMP B-TREE FOR ORDER BY" not in steps, steps

@@ -1,5 +1,6 @@
 """Rows are read without Django's converters: timestamps come as the database's text and are
-reshaped by slicing, which must give what formatting the datetime would."""
+reshaped by slicing, which must give what formatting the datetime would. What rows refer to is
+looked up by ids, in one statement made once."""
 
 from datetime import UTC, datetime, timedelta, timezone
 
@@ -8,8 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from usm.calls import services
-from usm.calls.models import CallEvent
-from usm.control.exports.rows import chunks, timestamp_text, utc_millis
+from usm.calls.models import Call, CallEvent
+from usm.control.exports.rows import ByIds, chunks, timestamp_text, utc_millis
 
 moments = st.datetimes(min_value=datetime(1971, 1, 1), max_value=datetime(2999, 12, 31))
 
@@ -58,3 +59,23 @@ def test_timestamps_read_back_from_the_database(provider, staff):
     ]
     assert [utc_millis(text) for text in read] == expected
     assert {"2024-03-04T07:00:00.123", "2024-03-04T08:00:00.000"} <= set(expected)
+
+
+@pytest.mark.django_db
+def test_a_lookup_by_ids_is_one_statement_for_any_number_of_ids(provider, staff):
+    calls = [
+        services.register_call(provider, staff, call_type="incident", summary=f"lookup {n}")
+        for n in range(3)
+    ]
+    by_ids = ByIds(lambda ids: Call.objects.filter(pk__in=ids).order_by("pk"), ("pk", "number"))
+    statement = by_ids.sql
+    assert by_ids([calls[1].pk]) == [(calls[1].pk, calls[1].number)]
+    assert by_ids([c.pk for c in calls] + [calls[0].pk]) == [(c.pk, c.number) for c in calls]
+    assert by_ids([]) == []
+    assert by_ids.sql == statement
+
+
+@pytest.mark.django_db
+def test_a_lookup_by_ids_takes_no_other_parameters(provider):
+    with pytest.raises(ValueError, match="besides the ids"):
+        ByIds(lambda ids: Call.objects.filter(pk__in=ids, provider=provider), ("pk",))

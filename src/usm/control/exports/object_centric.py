@@ -13,18 +13,21 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import cache
 from itertools import groupby
+from operator import itemgetter
+from typing import NamedTuple
 
-from django.db.models import F, Q
+from django.contrib.auth import get_user_model
+from django.db.models import F, Q, QuerySet
 
 from usm.agreements.models import Service
 from usm.calls.choices import LinkKind
 from usm.calls.models import Call, CallEvent, CallLink
 from usm.control.exports.activities import activity
-from usm.control.exports.rows import chunks, rows, timestamp_text, utc_millis
+from usm.control.exports.rows import ByIds, chunks, rows, timestamp_text, utc_millis
 from usm.control.exports.selection import CHUNK_SIZE, Selection
 from usm.mir.models import MirItem
 from usm.model import reference_model
-from usm.organisation.models import Customer, Team
+from usm.organisation.models import Customer, Profile, Team
 
 # OCEL 2.0 attribute types.
 STRING, INTEGER, TIME = "string", "integer", "time"
@@ -106,6 +109,8 @@ class OcelObject:
 
 # The columns of an event row (`ObjectCentricLog.event_rows`), by position: rows are plain tuples
 # because an export makes one per log row and a class would cost more than the rest of the row.
+# Whom and what the row names (person, profile, team, call) it names by id: a chunk's calls are
+# read once for all their events (`EventReferences`), not joined into every row.
 EVENT_FIELDS = (
     "id",
     "at_text",
@@ -115,15 +120,10 @@ EVENT_FIELDS = (
     "attempt",
     "outcome",
     "status",
-    "actor__username",
-    "profile__name",
-    "team__name",
-    "call__number",
-    "root__number",
-    "call__parent__number",
-    "call__customer__code",
-    "call__service__code",
-    "call__mir_items__identifier",
+    "actor_id",
+    "profile_id",
+    "team_id",
+    "call_id",
 )
 (
     E_ID,
@@ -134,41 +134,123 @@ EVENT_FIELDS = (
     E_ATTEMPT,
     E_OUTCOME,
     E_STATUS,
-    E_USER,
+    E_ACTOR,
     E_PROFILE,
     E_TEAM,
     E_CALL,
-    E_ROOT,
-    E_PARENT,
-    E_CUSTOMER,
-    E_SERVICE,
-    E_MIR,
 ) = range(len(EVENT_FIELDS))
-# What an event's attributes (EVENT_ATTRIBUTES, in that order) are read from.
-ATTRIBUTE_COLUMNS = (E_KIND, E_PROCESS, E_STEP, E_ATTEMPT, E_OUTCOME, E_STATUS, E_USER, E_PROFILE)
+# What an event's attributes (EVENT_ATTRIBUTES, in that order) are read from, side by side so
+# that a writer takes them (they also decide the event's type) as one slice of the row; the
+# person and the profile as ids (`EventReferences.values` gives their names).
+ATTRIBUTES = slice(E_KIND, E_PROFILE + 1)
 
 
 def event_id(pk: int) -> str:
     return f"event:{pk}"
 
 
-def event_type(row: tuple) -> str:
-    return activity(row[E_KIND], row[E_PROCESS], row[E_STEP], row[E_STATUS])
+def event_type(values: tuple) -> str:
+    """The type of an event with these attribute values (as `EventReferences.values`)."""
+    kind, process, step, _, _, status, _, _ = values
+    return activity(kind, process, step, status)
 
 
-def event_attributes(row: tuple) -> tuple[tuple[str, object], ...]:
-    """(name, value) of the attributes the event has; an empty value is left out."""
+def event_attributes(values: tuple) -> tuple[tuple[str, object], ...]:
+    """(name, value) of the attributes an event with these values has; an empty value is left
+    out."""
     return tuple(
-        (name, row[column])
-        for (name, _), column in zip(EVENT_ATTRIBUTES, ATTRIBUTE_COLUMNS, strict=True)
-        if row[column] not in (None, "")
+        (name, value)
+        for (name, _), value in zip(EVENT_ATTRIBUTES, values, strict=True)
+        if value is not None and value != ""
     )
 
 
 # Every event is related to its call (CALL) and workflow (WORKFLOW), to the call's customer
 # (FOR_CUSTOMER), service (ABOUT_SERVICE) and MIR items (CONCERNS) where it has them, to the team
 # that handled it (HANDLED_BY) and, if it registered a forked call, to the call it was forked from
-# (FORKED_FROM). The writers build these from the row themselves, each in the way cheapest for it.
+# (FORKED_FROM). The writers build these themselves, each in the way cheapest for it.
+class EventCall(NamedTuple):
+    """What the events of one call have in common: the call's number, its workflow's (the number
+    of the call that accepted it), the number of the call it was forked from, its customer's and
+    its service's codes, and its MIR items' identifiers (sorted)."""
+
+    number: str
+    workflow: str
+    parent: str | None
+    customer: str | None
+    service: str | None
+    mir_items: tuple[str, ...]
+
+
+class EventReferences:
+    """The calls, people, profiles and teams that event rows name by id. A chunk's calls are read
+    together, those not known yet; the people, profiles and teams (few, and met again and again)
+    one by one when first met. What is known is kept for the next chunks, since a call's events
+    come close together, up to two chunks' worth: the memory stays that of a chunk."""
+
+    def __init__(self, chunk_size: int):
+        self.calls: dict[int, EventCall] = {}
+        self.calls_kept = 2 * chunk_size
+        self._actors: dict[int, str] = {}
+        self._profiles: dict[int, str] = {}
+        self._teams: dict[int, str] = {}
+        self._mir_items = ByIds(
+            lambda ids: Call.mir_items.through.objects.filter(call_id__in=ids).order_by(
+                "call_id", "miritem__identifier"
+            ),
+            ("call_id", "miritem__identifier"),
+        )
+        # An event's workflow is its call's: the event log records the call's root with each event.
+        self._calls = ByIds(
+            lambda ids: Call.objects.filter(pk__in=ids).order_by(),
+            ("pk", "number", "root__number", "parent__number", "customer__code", "service__code"),
+        )
+
+    def cover(self, rows: list[tuple]) -> None:
+        """Make `calls` hold every call `rows` name."""
+        needed = {row[E_CALL] for row in rows}
+        missing = needed.difference(self.calls)
+        if not missing:
+            return
+        if len(self.calls) + len(missing) > self.calls_kept:
+            self.calls = {pk: self.calls[pk] for pk in needed if pk in self.calls}
+        pks = sorted(missing)
+        mir_items: dict[int, list[str]] = {}
+        for pk, identifier in self._mir_items(pks):
+            mir_items.setdefault(pk, []).append(identifier)
+        for pk, number, workflow, *others in self._calls(pks):
+            # A call is its workflow's root while it is being registered (no root yet).
+            facts = (number, workflow or number, *others, tuple(mir_items.get(pk, ())))
+            self.calls[pk] = EventCall(*facts)
+
+    @staticmethod
+    def _name(known: dict[int, str], model, field: str, pk: int | None) -> str | None:
+        if pk is None:
+            return None
+        name = known.get(pk)
+        if name is None:
+            name = model.objects.filter(pk=pk).values_list(field, flat=True).get()
+            if len(known) >= NAMES_KEPT:
+                known.clear()
+            known[pk] = name
+        return name
+
+    def team(self, pk: int | None) -> str | None:
+        return self._name(self._teams, Team, "name", pk)
+
+    def values(self, attributes: tuple) -> tuple:
+        """An event's attribute values (EVENT_ATTRIBUTES) from its ATTRIBUTES columns: the person
+        (resource) and the profile (role) by name."""
+        *what, actor, profile = attributes
+        return (
+            *what,
+            self._name(self._actors, get_user_model(), "username", actor),
+            self._name(self._profiles, Profile, "name", profile),
+        )
+
+
+# People, profiles and teams whose names are kept at most: an organisation of more is read again.
+NAMES_KEPT = 20_000
 
 
 class _Alongside:
@@ -176,7 +258,7 @@ class _Alongside:
     sorted by the same key: only the current group is ever held."""
 
     def __init__(self, rows: Iterable[tuple]):
-        self._groups = groupby(rows, key=lambda row: row[0])
+        self._groups = groupby(rows, key=itemgetter(0))
         self._current: tuple[object, list[tuple]] | None = None
         self._advance()
 
@@ -208,7 +290,9 @@ def _template_name(number: int) -> str:
 
 def _attributes(*pairs: tuple[str, object]) -> tuple[tuple[str, object, None], ...]:
     # An unknown value is left out rather than written as an empty string or a made-up zero.
-    return tuple((name, value, None) for name, value in pairs if value not in (None, ""))
+    return tuple(
+        [(name, value, None) for name, value in pairs if value is not None and value != ""]
+    )
 
 
 class ObjectCentricLog:
@@ -356,7 +440,7 @@ class ObjectCentricLog:
                 ("risk_level", risk_level),
             )
             if history:
-                attributes += tuple(("status", value, ocel_time(at)) for _, value, at in history)
+                attributes += tuple([("status", value, ocel_time(at)) for _, value, at in history])
             else:
                 attributes += (("status", status, None),)
             relationships = [(workflow_id(root_number), PART_OF)]
@@ -408,34 +492,20 @@ class ObjectCentricLog:
             yield OcelObject(mir_id(identifier), "MIR item", attributes, tuple(relationships))
 
     # -- events -----------------------------------------------------------------------------------
-    def event_rows(self, *, in_time_order: bool = True) -> Iterator[list[tuple]]:
-        """Every selected log row, in chunks of rows laid out as EVENT_FIELDS, the last column
-        holding the identifiers of the call's MIR items (a tuple), or None if it has none. The
-        MIR items join in as extra rows of the same event, which arrive together and are
-        folded back into one; a row without any is passed on as the database returned it. In
-        time order, or by event id where order carries no meaning (a database keyed by event
-        id is filled fastest in key order)."""
+    def event_query(self, *, in_time_order: bool = True) -> QuerySet[CallEvent]:
+        """The selected log rows, to be read as EVENT_FIELDS: in time order, or by event id where
+        order carries no meaning (a database keyed by event id is filled fastest in key order)."""
         order = ("at", "id") if in_time_order else ("id",)
-        events = (
-            self._events()
-            .annotate(at_text=timestamp_text("at"))
-            .order_by(*order, "call__mir_items__identifier")
-        )
-        pending = None  # an event with MIR items, whose further rows may still follow
+        return self._events().annotate(at_text=timestamp_text("at")).order_by(*order)
+
+    def event_rows(
+        self, *, in_time_order: bool = True
+    ) -> Iterator[tuple[list[tuple], EventReferences]]:
+        """Every selected log row (`event_query`), in chunks of rows laid out as EVENT_FIELDS,
+        each chunk with the references that hold every call its rows name (the same object each
+        time, kept up to date)."""
+        events = self.event_query(in_time_order=in_time_order)
+        references = EventReferences(self.chunk_size)
         for chunk in chunks(events, EVENT_FIELDS, self.chunk_size):
-            folded = []
-            for row in chunk:
-                if pending is not None:
-                    if row[E_ID] == pending[E_ID]:
-                        pending[E_MIR].append(row[E_MIR])
-                        continue
-                    folded.append((*pending[:E_MIR], tuple(pending[E_MIR])))
-                    pending = None
-                if row[E_MIR] is None:
-                    folded.append(row)
-                else:
-                    pending = [*row[:E_MIR], [row[E_MIR]]]
-            if folded:
-                yield folded
-        if pending is not None:
-            yield [(*pending[:E_MIR], tuple(pending[E_MIR]))]
+            references.cover(chunk)
+            yield chunk, references

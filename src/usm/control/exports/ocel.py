@@ -14,29 +14,21 @@ import re
 import sqlite3
 from collections.abc import Generator, Iterator
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 from json.encoder import encode_basestring_ascii
-from operator import itemgetter
 from pathlib import Path
 from typing import TextIO
 
 from usm.control.exports.files import replacing, write_all
 from usm.control.exports.object_centric import (
     ABOUT_SERVICE,
-    ATTRIBUTE_COLUMNS,
+    ATTRIBUTES,
     CALL,
     CONCERNS,
     E_AT,
     E_CALL,
-    E_CUSTOMER,
     E_ID,
     E_KIND,
-    E_MIR,
-    E_PARENT,
-    E_PROCESS,
-    E_ROOT,
-    E_SERVICE,
-    E_STATUS,
-    E_STEP,
     E_TEAM,
     EVENT_ATTRIBUTES,
     FOR_CUSTOMER,
@@ -44,6 +36,8 @@ from usm.control.exports.object_centric import (
     HANDLED_BY,
     OBJECT_TYPES,
     WORKFLOW,
+    EventCall,
+    EventReferences,
     ObjectCentricLog,
     OcelObject,
     call_id,
@@ -86,9 +80,6 @@ def _time(at: str | None) -> str:
 # is built once and looked up after. A cache is emptied when it grows this large, so that an
 # organisation with unusually many distinct values still takes bounded memory.
 PIECES_KEPT = 20_000
-# The values an event's type, and its attributes, are made of.
-_type_key = itemgetter(E_KIND, E_PROCESS, E_STEP, E_STATUS)
-_attribute_key = itemgetter(*ATTRIBUTE_COLUMNS)
 
 
 def _kept(cache: dict, key, value):
@@ -111,19 +102,45 @@ def _type_json(name: str, attributes) -> str:
 
 
 def _json(value) -> str:
-    # ensure_ascii keeps any text a database holds (lone surrogates included) valid JSON.
-    if isinstance(value, str):
+    # ensure_ascii keeps any text a database holds (lone surrogates included) valid JSON. Text
+    # and whole numbers, nearly every value, are written without json.dumps' general machinery
+    # (a bool is an int too, but json spells it differently: it takes the general way).
+    kind = type(value)
+    if kind is str:
         return encode_basestring_ascii(value)
+    if kind is int:
+        return int.__repr__(value)
     return _dumps(value)
+
+
+# The few attribute names and qualifiers there are, as the JSON text around them.
+@lru_cache(maxsize=256)
+def _attribute_start(name: str) -> str:
+    return f'{{"name":{_json(name)},"value":'
+
+
+@lru_cache(maxsize=256)
+def _qualifier_end(qualifier: str) -> str:
+    return f',"qualifier":{_json(qualifier)}}}'
+
+
+_FOREVER_END = f',"time":"{ALWAYS}"}}'
 
 
 def _object_json(item: OcelObject) -> str:
     attributes = ",".join(
-        f'{{"name":{_json(name)},"value":{_json(value)},"time":"{_time(at)}"}}'
-        for name, value, at in item.attributes
+        [
+            _attribute_start(name)
+            + _json(value)
+            + (_FOREVER_END if at is None else f',"time":"{at}"}}')
+            for name, value, at in item.attributes
+        ]
     )
     relationships = ",".join(
-        _relationship_json(target, qualifier) for target, qualifier in item.relationships
+        [
+            f'{{"objectId":{encode_basestring_ascii(target)}{_qualifier_end(qualifier)}'
+            for target, qualifier in item.relationships
+        ]
     )
     return (
         f'{{"id":{_json(item.id)},"type":{_json(item.type)},"attributes":[{attributes}],'
@@ -132,72 +149,86 @@ def _object_json(item: OcelObject) -> str:
 
 
 def _relationship_json(target: str, qualifier: str) -> str:
-    return f'{{"objectId":{_json(target)},"qualifier":{_json(qualifier)}}}'
-
-
-# The text between an event's call and its workflow, and after the workflow.
-_CALL_THEN_WORKFLOW = f',"qualifier":{_json(CALL)}}},{{"objectId":'
-_WORKFLOW_END = f',"qualifier":{_json(WORKFLOW)}}}'
+    return f'{{"objectId":{_json(target)}{_qualifier_end(qualifier)}'
 
 
 class _EventJson:
-    """Events as JSON text, from pieces they share with other events: the type, the attributes
-    (what, where, who) and the relationships to a customer, service, team or MIR item. Pieces
-    naming a call are made afresh: a log has as many calls as it is long, and keeping them
-    would make the writer's memory grow with it."""
+    """Events as JSON text, from pieces they share with other events: what comes before and after
+    the time (the type, then the attributes: what, where, who), the relationships every event of
+    a call has (its call, workflow, customer and service; its MIR items), and the one to the team
+    that handled it. The pieces of a call are kept only while its events are likely to come (as
+    long as `EventReferences` keeps the call), so that they never add up to the whole log."""
 
     def __init__(self):
-        self.types: dict[tuple, str] = {}
-        self.attributes: dict[tuple, str] = {}
-        self.others: dict[tuple[str, str], str] = {}
+        # By the ATTRIBUTES columns (which include what the type is made of): the text from the
+        # id to the time, and from the time to the first relationship.
+        self.described: dict[tuple, tuple[str, str]] = {}
+        # By team id: its relationship's text, and 1 (or "" and 0: no team).
+        self.teams: dict[int | None, tuple[str, int]] = {}
+        # By call id: the text of its relationships before the team's, after it (MIR items), and
+        # of the one to the call it was forked from; how many there are before and after.
+        self.calls: dict[int, tuple[str, str, str, int]] = {}
 
-    def type_piece(self, row: tuple, key: tuple) -> str:
-        return _kept(self.types, key, f'","type":{_json(event_type(row))},"time":"')
-
-    def attributes_piece(self, row: tuple, key: tuple) -> str:
+    def describe(self, key: tuple, references: EventReferences) -> tuple[str, str]:
+        values = references.values(key)
         listed = ",".join(
-            f'{{"name":"{name}","value":{_json(value)}}}' for name, value in event_attributes(row)
+            f'{{"name":"{name}","value":{_json(value)}}}'
+            for name, value in event_attributes(values)
         )
-        return _kept(self.attributes, key, f'Z","attributes":[{listed}],"relationships":[')
+        return _kept(
+            self.described,
+            key,
+            (
+                f'","type":{_json(event_type(values))},"time":"',
+                f'Z","attributes":[{listed}],"relationships":[',
+            ),
+        )
 
-    def other_piece(self, key: tuple[str, str]) -> str:
-        return _kept(self.others, key, "," + _relationship_json(*key))
+    def team(self, pk: int | None, references: EventReferences) -> tuple[str, int]:
+        name = references.team(pk)
+        piece = ("," + _relationship_json(team_id(name), HANDLED_BY), 1) if name else ("", 0)
+        return _kept(self.teams, pk, piece)
 
-    def chunk(self, rows: list[tuple]) -> tuple[list[str], int]:
+    def call(self, pk: int, references: EventReferences) -> tuple[str, str, str, int]:
+        call = references.calls[pk]
+        before_team = [(call_id(call.number), CALL), (workflow_id(call.workflow), WORKFLOW)]
+        if call.customer:
+            before_team.append((customer_id(call.customer), FOR_CUSTOMER))
+        if call.service:
+            before_team.append((service_id(call.service), ABOUT_SERVICE))
+        after_team = [(mir_id(identifier), CONCERNS) for identifier in call.mir_items]
+        forked = "," + _relationship_json(call_id(call.parent), FORKED_FROM) if call.parent else ""
+        if len(self.calls) >= references.calls_kept:
+            self.calls.clear()
+        piece = self.calls[pk] = (
+            ",".join(_relationship_json(*pair) for pair in before_team),
+            "".join("," + _relationship_json(*pair) for pair in after_team),
+            forked,
+            len(before_team) + len(after_team),
+        )
+        return piece
+
+    def chunk(self, rows: list[tuple], references: EventReferences) -> tuple[list[str], int]:
         """The events of `rows`, and how many relationships they have."""
-        types, attributes, others = self.types, self.attributes, self.others
+        described, teams, calls = self.described, self.teams, self.calls
         texts = []
-        related = 2 * len(rows)  # every event has its call and its workflow
+        related = 0
         for row in rows:
-            type_key = _type_key(row)
-            attribute_key = _attribute_key(row)
-            parts = [
-                f'{{"id":"event:{row[E_ID]}',
-                types.get(type_key) or self.type_piece(row, type_key),
-                utc_millis(row[E_AT]),
-                attributes.get(attribute_key) or self.attributes_piece(row, attribute_key),
-                '{"objectId":',
-                encode_basestring_ascii(call_id(row[E_CALL])),
-                _CALL_THEN_WORKFLOW,
-                encode_basestring_ascii(workflow_id(row[E_ROOT])),
-                _WORKFLOW_END,
-            ]
-            shared = []
-            if row[E_CUSTOMER]:
-                shared.append((customer_id(row[E_CUSTOMER]), FOR_CUSTOMER))
-            if row[E_SERVICE]:
-                shared.append((service_id(row[E_SERVICE]), ABOUT_SERVICE))
-            if row[E_TEAM]:
-                shared.append((team_id(row[E_TEAM]), HANDLED_BY))
-            if row[E_MIR]:
-                shared += [(mir_id(identifier), CONCERNS) for identifier in row[E_MIR]]
-            parts += [others.get(key) or self.other_piece(key) for key in shared]
-            related += len(shared)
-            if row[E_PARENT] and row[E_KIND] == "registered":
-                parts += [",", _relationship_json(call_id(row[E_PARENT]), FORKED_FROM)]
+            key = row[ATTRIBUTES]
+            before_time, after_time = described.get(key) or self.describe(key, references)
+            before_team, after_team, forked, count = calls.get(row[E_CALL]) or self.call(
+                row[E_CALL], references
+            )
+            team, handled = teams.get(row[E_TEAM]) or self.team(row[E_TEAM], references)
+            text = (
+                f'{{"id":"event:{row[E_ID]}{before_time}{utc_millis(row[E_AT])}{after_time}'
+                f"{before_team}{team}{after_team}"
+            )
+            related += count + handled
+            if forked and row[E_KIND] == "registered":
+                text += forked
                 related += 1
-            parts.append("]}")
-            texts.append("".join(parts))
+            texts.append(text + "]}")
         return texts, related
 
 
@@ -248,8 +279,8 @@ def ocel_json_text(
 
     def events() -> Iterator[str]:
         encoder = _EventJson()
-        for rows in log.event_rows():
-            texts, related = encoder.chunk(rows)
+        for rows, references in log.event_rows():
+            texts, related = encoder.chunk(rows, references)
             counts["event_object"] += related
             counts["events"] += len(texts)
             yield ",\n".join(texts)
@@ -356,8 +387,9 @@ def _insert(table: str, width: int) -> str:
 
 
 def _sqlite_value(value):
-    # Text SQLite cannot store as UTF-8 (a lone surrogate) is replaced, not refused.
-    if isinstance(value, str):
+    # Text SQLite cannot store as UTF-8 (a lone surrogate) is replaced, not refused. ASCII text
+    # (most of it, and known as such without reading it) has none.
+    if isinstance(value, str) and not value.isascii():
         return value.encode("utf-8", "replace").decode("utf-8")
     return value
 
@@ -368,7 +400,8 @@ INSERT_OBJECT_OBJECT = _insert("object_object", 3)
 
 
 class _Batches:
-    """Rows waiting to be inserted, per statement, sent with one `executemany` each."""
+    """Rows waiting to be inserted, per statement, sent with one `executemany` each. A statement
+    keeps its list from flush to flush, so a writer may hold on to it."""
 
     def __init__(self, db: sqlite3.Connection):
         self.db = db
@@ -381,34 +414,44 @@ class _Batches:
         for statement, rows in self.pending.items():
             if rows:
                 self.db.executemany(statement, rows)
-        self.pending.clear()
+                rows.clear()
 
 
 def _write_objects(
     batches: _Batches, log: ObjectCentricLog, tables: dict, chunk_size: int
 ) -> tuple[int, int]:
     objects = relations = 0
-    declared_of = {name: [a for a, _ in attributes] for name, attributes in OBJECT_TYPES.items()}
-    statements = {name: _insert(tables[name], 3 + len(declared_of[name])) for name in tables}
+    # Per type: where each attribute goes in its table's row, and the list of those rows.
+    positions = {
+        name: {attribute: i for i, (attribute, _) in enumerate(attributes)}
+        for name, attributes in OBJECT_TYPES.items()
+    }
+    typed_rows = {
+        name: batches.rows(_insert(table, 3 + len(positions[name])))
+        for name, table in tables.items()
+    }
+    object_rows = batches.rows(INSERT_OBJECT)
+    related_rows = batches.rows(INSERT_OBJECT_OBJECT)
     for item in log.objects():
-        batches.rows(INSERT_OBJECT).append((item.id, item.type))
-        declared = declared_of[item.type]
-        base = dict.fromkeys(declared)
+        object_rows.append((item.id, item.type))
+        position = positions[item.type]
+        # The object as first known: each attribute's first value; every later value of an
+        # attribute (a call's next status) is a change, in a row of its own.
+        first = [None] * len(position)
         changes = []
         for name, value, at in item.attributes:
-            if name in base and base[name] is None:
-                base[name] = _sqlite_value(value)
+            index = position[name]
+            if first[index] is None:
+                first[index] = _sqlite_value(value)
             else:
-                changes.append((name, value, at))
-        typed = batches.rows(statements[item.type])
-        typed.append((item.id, ALWAYS, None, *base.values()))
-        for name, value, at in changes:
-            row = [None] * len(declared)
-            row[declared.index(name)] = _sqlite_value(value)
-            typed.append((item.id, _time(at), name, *row))
-        batches.rows(INSERT_OBJECT_OBJECT).extend(
-            (item.id, target, qualifier) for target, qualifier in item.relationships
-        )
+                changes.append((index, name, value, at))
+        typed = typed_rows[item.type]
+        typed.append((item.id, ALWAYS, None, *first))
+        for index, name, value, at in changes:
+            changed = [None] * len(position)
+            changed[index] = _sqlite_value(value)
+            typed.append((item.id, _time(at), name, *changed))
+        related_rows += [(item.id, target, qualifier) for target, qualifier in item.relationships]
         relations += len(item.relationships)
         objects += 1
         if objects % chunk_size == 0:
@@ -419,82 +462,71 @@ def _write_objects(
 
 # The events of a chunk wait here, one row each, while SQL spreads them over the shared tables:
 # an event's five or so relationships are then made by SQLite, not bound row by row from Python.
-STAGING = """
-CREATE TEMP TABLE ocel_staging (
-    id TEXT, type TEXT, call TEXT, workflow TEXT, customer TEXT, service TEXT, team TEXT,
-    forked_from TEXT
+# A staged row is the event's id, type, kind and team, then its call's EventCall fields but the
+# last (the MIR items, which go straight to `event_object`).
+STAGED_CALL = EventCall._fields[:-1]
+STAGING = (
+    "CREATE TEMP TABLE ocel_staging (id TEXT, type TEXT, kind TEXT, team TEXT, "
+    + ", ".join(f"{column} TEXT" for column in STAGED_CALL)
+    + ")"
 )
-"""
-INSERT_STAGED = "INSERT INTO ocel_staging VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-# Each staged column that is not NULL makes one relationship: (column, the prefix its object ids
-# have, as `call_id` and the like write them, qualifier).
+INSERT_STAGED = f"INSERT INTO ocel_staging VALUES ({', '.join('?' * (4 + len(STAGED_CALL)))})"
+# Each staged column that is neither NULL nor empty makes one relationship: (column, the prefix
+# its object ids have, as `call_id` and the like write them, qualifier, a further condition).
 FROM_STAGING = (
-    ("call", call_id(""), CALL),
-    ("workflow", workflow_id(""), WORKFLOW),
-    ("customer", customer_id(""), FOR_CUSTOMER),
-    ("service", service_id(""), ABOUT_SERVICE),
-    ("team", team_id(""), HANDLED_BY),
-    ("forked_from", call_id(""), FORKED_FROM),
+    ("number", call_id(""), CALL, ""),
+    ("workflow", workflow_id(""), WORKFLOW, ""),
+    ("customer", customer_id(""), FOR_CUSTOMER, ""),
+    ("service", service_id(""), ABOUT_SERVICE, ""),
+    ("team", team_id(""), HANDLED_BY, ""),
+    # Only the registration of a forked call is related to the call it was forked from.
+    ("parent", call_id(""), FORKED_FROM, " AND kind = 'registered'"),
 )
 RELATE_STAGED = "INSERT INTO event_object " + " UNION ALL ".join(
-    f"SELECT id, ? || {column}, ? FROM ocel_staging WHERE {column} IS NOT NULL"
-    for column, _, _ in FROM_STAGING
+    f"SELECT id, ? || {column}, ? FROM ocel_staging WHERE {column} <> ''{condition}"
+    for column, _, _, condition in FROM_STAGING
 )
 RELATE_STAGED_PARAMETERS = tuple(
-    value for _, prefix, qualifier in FROM_STAGING for value in (prefix, qualifier)
+    value for _, prefix, qualifier, _ in FROM_STAGING for value in (prefix, qualifier)
 )
 
 
 def _write_events(batches: _Batches, log: ObjectCentricLog, tables: dict) -> tuple[int, int]:
     db = batches.db
     db.execute(STAGING)
-    width = 2 + len(EVENT_ATTRIBUTES)
-    # Per type: its name and the statement filling its table; per attribute values: the columns.
-    types: dict[tuple, tuple[str, str]] = {}
-    columns: dict[tuple, tuple] = {}
+    statements = {name: _insert(table, 2 + len(EVENT_ATTRIBUTES)) for name, table in tables.items()}
+    # By the ATTRIBUTES columns (which include what the type is made of): the type's name, the
+    # list of rows for its table, and the attribute values as its columns hold them.
+    described: dict[tuple, tuple[str, list, tuple]] = {}
+
+    def describe(key: tuple, references: EventReferences) -> tuple[str, list, tuple]:
+        values = references.values(key)
+        name = event_type(values)
+        # An empty value is no value: NULL, as in JSON where it is left out.
+        values = tuple(None if v is None or v == "" else _sqlite_value(v) for v in values)
+        return _kept(described, key, (name, batches.rows(statements[name]), values))
+
     events = relations = 0
-    # By event id: the tables are keyed by it, and rows arriving in key order are appended to
-    # their indexes instead of being inserted all over them.
-    for rows in log.event_rows(in_time_order=False):
-        staged, concerning = [], []
+    concerning = batches.rows(INSERT_EVENT_OBJECT)
+    # By event id: the tables are keyed by it, and rows arriving in id order are written near
+    # each other instead of all over the tables.
+    for rows, references in log.event_rows(in_time_order=False):
+        calls, team = references.calls, references.team
+        staged = []
         for row in rows:
-            type_key = _type_key(row)
-            known = types.get(type_key)
-            if known is None:
-                name = event_type(row)
-                known = _kept(types, type_key, (name, _insert(tables[name], width)))
-            attribute_key = _attribute_key(row)
-            values = columns.get(attribute_key)
-            if values is None:
-                # An empty value is no value: NULL, as in JSON where it is left out.
-                values = _kept(
-                    columns,
-                    attribute_key,
-                    tuple(None if v in (None, "") else _sqlite_value(v) for v in attribute_key),
-                )
+            key = row[ATTRIBUTES]
+            name, typed, values = described.get(key) or describe(key, references)
             identifier = event_id(row[E_ID])
-            batches.rows(known[1]).append((identifier, ocel_time(row[E_AT]), *values))
-            staged.append(
-                (
-                    identifier,
-                    known[0],
-                    row[E_CALL],
-                    row[E_ROOT],
-                    row[E_CUSTOMER] or None,
-                    row[E_SERVICE] or None,
-                    row[E_TEAM] or None,
-                    (row[E_PARENT] or None) if row[E_KIND] == "registered" else None,
-                )
-            )
-            if row[E_MIR]:
-                concerning += [(identifier, mir_id(i), CONCERNS) for i in row[E_MIR]]
+            typed.append((identifier, ocel_time(row[E_AT]), *values))
+            call = calls[row[E_CALL]]
+            staged.append((identifier, name, row[E_KIND], team(row[E_TEAM]), *call[:-1]))
+            if call.mir_items:
+                concerning += [(identifier, mir_id(i), CONCERNS) for i in call.mir_items]
         db.executemany(INSERT_STAGED, staged)
         db.execute("INSERT INTO event SELECT id, type FROM ocel_staging")
         relations += db.execute(RELATE_STAGED, RELATE_STAGED_PARAMETERS).rowcount
         db.execute("DELETE FROM ocel_staging")
-        if concerning:
-            db.executemany(INSERT_EVENT_OBJECT, concerning)
-            relations += len(concerning)
+        relations += len(concerning)
         batches.flush()
         events += len(rows)
     return events, relations
