@@ -55,6 +55,7 @@ from usm.control.measures import (
     distribution_of,
     distributions_sql,
     epoch_sql,
+    plain_rows,
     seconds_between,
     seconds_until,
 )
@@ -129,9 +130,10 @@ class Tally:
         return cls(list(queryset.order_by().values(*fields).annotate(n=Count("pk"))))
 
     @classmethod
-    def counting(cls, rows: list[dict], *fields: str) -> Tally:
-        """The tally of rows already read (dicts with at least `fields`), counted here."""
-        found = Counter(tuple(row[name] for name in fields) for row in rows)
+    def counting(cls, rows: list[tuple], skip: str, *fields: str) -> Tally:
+        """The tally of rows already read: tuples of a column left out (`skip`, e.g. a
+        duration) and then `fields`, counted here."""
+        found = Counter(row[1:] for row in rows)
         return cls([dict(zip(fields, key, strict=True), n=n) for key, n in found.items()])
 
     def total(self, **where) -> int:
@@ -215,17 +217,14 @@ def kpis(
     ended_counts = Tally.of(ended, "process", "status", "accepting", "workflow")
     closed = ended.filter(status="closed")
     # The backlog is read once, its counts and ages both taken from the rows.
-    backlog = list(
+    backlog = plain_rows(
         open_at(calls, moment)
         .order_by()
-        .values(
-            *BACKLOG_FIELDS,
-            age=seconds_until("created_at", moment),
-            known_error=_known_error(moment),
-        )
+        .annotate(age=seconds_until("created_at", moment), known_error=_known_error(moment))
+        .values_list("age", "known_error", *BACKLOG_FIELDS)
     )
-    backlog_counts = Tally.counting(backlog, *BACKLOG_FIELDS, "known_error")
-    ages = Durations([(row["age"], row["process"]) for row in backlog], ("process",))
+    backlog_counts = Tally.counting(backlog, "age", "known_error", *BACKLOG_FIELDS)
+    ages = Durations([(age, process) for age, _, process, *_ in backlog], ("process",))
     if kept is None:
         logged = Tally(counted_rows(events.filter(_in(period, "at"))))
     else:

@@ -133,6 +133,16 @@ def distribution_of(values: list[float]) -> Distribution:
     )
 
 
+def plain_rows(queryset: QuerySet) -> list[tuple]:
+    """The rows of a `values_list` queryset as the database driver returns them, without
+    Django's per-value converters: for numbers, codes and ids they change nothing but the time
+    (a yes/no column stays 1/0 on SQLite, which compares equal to True/False)."""
+    sql, params = queryset.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
 class Durations:
     """The values of one row set together with the columns they are split by, read in a single
     statement; each distribution is then computed here (`distribution_of`) over the rows it
@@ -147,7 +157,9 @@ class Durations:
     @classmethod
     def read(cls, queryset: QuerySet, value, *fields: str) -> Durations:
         """`value` (an expression) and `fields` of every row of `queryset`."""
-        return cls(queryset.order_by().annotate(val=value).values_list("val", *fields), fields)
+        return cls(
+            plain_rows(queryset.order_by().annotate(val=value).values_list("val", *fields)), fields
+        )
 
     def of(self, **where) -> Distribution:
         """The distribution over the rows whose columns have the values `where` names (a value
