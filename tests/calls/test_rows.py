@@ -72,3 +72,90 @@ def test_numbers_follow_each_other_per_prefix_from_the_first(provider, other_pro
         taken.append(numbering.next_number(provider.pk, "RFC"))
         taken.append(numbering.next_number(other_provider.pk, "INC"))
     assert taken == ["INC-000001", "INC-000002", "INC-000003", "RFC-000001", "INC-000001"]
+
+
+def test_an_event_written_from_its_values_is_the_row_the_orm_writes(provider, desk, staff):
+    from usm.calls import event_log
+    from usm.calls.models import CallEvent
+
+    call = services.register_call(
+        provider, staff, call_type="incident", summary="x", service=desk["service"]
+    )
+    at = call.created_at
+    with transaction.atomic():
+        event_log.record(call, "linked", at, staff, step="INC-1", outcome="INC-9", detail="d")
+    ours = CallEvent.objects.filter(call=call, kind="linked").values().get()
+    CallEvent.objects.create(
+        provider=provider,
+        call=call,
+        root=call,
+        process=call.process,
+        step="INC-1",
+        workflow=call.workflow,
+        kind="linked",
+        outcome="INC-9",
+        detail="d",
+        actor=staff,
+        profile_id=call.responsible_profile_id,
+        team_id=call.assignee_team_id,
+        at=at,
+    )
+    theirs = CallEvent.objects.filter(call=call, kind="linked").exclude(pk=ours["id"]).values()
+    assert {**ours, "id": None} == {**theirs.get(), "id": None}
+
+
+def test_an_update_leaves_out_the_fields_still_holding_what_was_read(provider, desk, staff):
+    call = services.register_call(provider, staff, call_type="wish", summary="x")
+    read = rows.values_of(call, ("summary", "category"))
+    # Nobody writes a locked row behind the services' back; here it shows what is left out.
+    Call.objects.filter(pk=call.pk).update(summary="changed elsewhere")
+    call.category = "mail"
+    rows.save_fields(call, ("summary", "category"), read=read)
+    assert Call.objects.values_list("summary", "category").get(pk=call.pk) == (
+        "changed elsewhere",
+        "mail",
+    )
+
+
+def test_events_are_not_written_for_a_move_that_touched_no_row(provider, desk, staff):
+    from usm.calls.models import CallEvent
+
+    call = services.register_call(provider, staff, call_type="wish", summary="x")
+    events = CallEvent.objects.count()
+    call.pk, call.step = 987654, "CTM-2"
+    row = {"provider_id": provider.pk, "call_id": 987654, "root_id": 987654, "process": "CTM"}
+    row |= {"kind": "step_completed", "at": call.created_at}
+    with pytest.raises(DatabaseError, match="touched no row"), transaction.atomic():
+        rows.save_fields(call, ("step",), then_insert=(CallEvent, [row, row]))
+    assert CallEvent.objects.count() == events
+
+
+def test_the_parties_read_with_a_call_need_no_statement_of_their_own(
+    provider, desk, staff, django_assert_num_queries
+):
+    call = services.register_call(
+        provider,
+        staff,
+        call_type="incident",
+        summary="x",
+        requester=desk["requester"],
+        customer=desk["customer"],
+        service=desk["service"],
+    )
+    with transaction.atomic():
+        read = rows.locked(Call, call.pk, related=("provider", "customer", "requester", "service"))
+    with django_assert_num_queries(0):
+        assert (read.provider, read.customer, read.requester, read.service) == (
+            provider,
+            desk["customer"],
+            desk["requester"],
+            desk["service"],
+        )
+
+
+def test_a_json_value_changed_in_place_since_it_was_read_is_written(provider, desk, staff):
+    call = services.register_call(provider, staff, call_type="wish", summary="x")
+    read = rows.values_of(call, ("attempts", "marks"))
+    call.attempts["CTM-1"] = 2
+    rows.save_fields(call, ("attempts", "marks"), read=read)
+    assert Call.objects.get(pk=call.pk).attempts == {"CTM-1": 2}

@@ -13,6 +13,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from usm.engine import service_hours
 from usm.engine.business_time import (
     Clock,
     SlaClock,
@@ -25,6 +26,7 @@ from usm.engine.business_time import (
     add_calendar_time,
     business_minutes_between,
     business_time_between,
+    clock_calendar,
 )
 from usm.engine.service_hours import WEEKDAYS, ServiceHours
 
@@ -665,6 +667,50 @@ def test_a_clock_used_up_at_its_deadline_has_run_its_budget(drawn, start, amount
     assert clock.remaining(clock.deadline) == timedelta()
     if amount:
         assert clock.elapsed(clock.deadline - timedelta(microseconds=1)) < clock.budget
+
+
+@FAST
+@given(
+    calendars(),
+    instants,
+    st.integers(0, 3000),
+    st.sampled_from(list(Unit)),
+    st.sampled_from(list(Clock)),
+)
+def test_a_clock_without_pauses_ends_where_its_budget_walked_out_does(
+    drawn, start, amount, unit, clock
+):
+    _, calendar = drawn
+    target = Target(amount if unit is Unit.MINUTES else amount // 60, unit, clock)
+    sla = SlaClock(calendar, start, target)
+    walked = add_business_duration(clock_calendar(calendar, clock), start, sla.budget)
+    assert sla.deadline == walked == target.deadline(calendar, start)
+
+
+def test_a_clock_with_a_budget_of_its_own_runs_out_when_that_budget_has_run():
+    class HalfClock(SlaClock):
+        @property
+        def budget(self):
+            return SlaClock.budget.func(self) / 2
+
+    monday = ams(2026, 3, 2, 8)  # at the opening
+    assert HalfClock(office(), monday, Target(4, "hours")).deadline == ams(2026, 3, 2, 10)
+    assert SlaClock(office(), monday, Target(4, "hours")).deadline == ams(2026, 3, 2, 12)
+
+
+@FAST
+@given(calendars(), instants, minutes)
+def test_a_calendar_answers_the_same_from_what_it_kept_and_after_forgetting_it(
+    drawn, start, amount
+):
+    raw, calendar = drawn
+    fresh = ServiceHours.from_data(raw)
+    expected = add_business_time(fresh, start, amount)
+    assert add_business_time(calendar, start, amount) == expected  # worked out, then kept
+    assert add_business_time(calendar, start, amount) == expected  # from what was kept
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(service_hours, "_KEPT_DAYS", 3)  # forgets every few dates
+        assert add_business_time(calendar, start, amount) == expected
 
 
 def _brute_force_open_minutes(data, start: datetime, span: int) -> list[datetime]:

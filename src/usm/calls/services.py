@@ -11,16 +11,23 @@ from datetime import datetime
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from usm.agreements import configuration
 from usm.calls import assignment, deadlines, event_log, rows
-from usm.calls.models import PREFIX, Call, CallAttachment, CallLink, CallNote, CallPause
+from usm.calls.models import (
+    PREFIX,
+    Call,
+    CallAttachment,
+    CallEvent,
+    CallLink,
+    CallNote,
+    CallPause,
+)
 from usm.conflicts import StaleUpdate
 from usm.engine import call_flow
 from usm.engine.call_flow import CallState, CallStatus, FlowError
-from usm.model import StepKind, reference_model
+from usm.model import Step, StepKind, reference_model
 
 ENDED = ("closed", "aborted")
 
@@ -70,27 +77,44 @@ def _store(call: Call, state: CallState, at: datetime) -> None:
     call.version += 1
 
 
-# What a fork hands on to the call it makes: read with the caller in one statement, not one by one.
-PARTIES = ("provider", "requester", "customer", "service")
 # Read with the call, so that the move's assignment needs no statement of its own to know whether
 # the configuration it keeps is current: `call.configuration_stamp`.
 WITH_STAMP = {"configuration_stamp": configuration.STAMP_SQL}
+# Read with a call about to be evaluated and closed: how many of the calls it forked are still
+# open (`_require_forks_closed`).
+OPEN_FORKS = {
+    "open_forks": f"(SELECT COUNT(*) FROM {Call._meta.db_table} AS fork "
+    f"WHERE fork.{Call._meta.get_field('parent').column} = {Call._meta.db_table}.id "
+    f"AND fork.status NOT IN ({', '.join(repr(status) for status in ENDED)}))"
+}
+# What a fork hands on to the call it makes, read with the caller in one statement: its parties,
+# the configuration stamp, and whether it has MIR items at all (most have none to copy).
+PARTIES = ("provider", "requester", "customer", "service")
+MIR_ITEMS = Call.mir_items.through
+FORK_READ = WITH_STAMP | {
+    "has_mir_items": f"EXISTS (SELECT 1 FROM {MIR_ITEMS._meta.db_table} AS item "
+    f"WHERE item.{Call.mir_items.field.m2m_column_name()} = {Call._meta.db_table}.id)",
+    # For a root: whether its workflow is still itself alone (it has not forked before).
+    "alone_in_workflow": f"NOT EXISTS (SELECT 1 FROM {Call._meta.db_table} AS member "
+    f"WHERE member.{Call._meta.get_field('root').column} = {Call._meta.db_table}.id "
+    f"AND member.id <> {Call._meta.db_table}.id)",
+}
+# A fork may also fix the workflow number of the root that forks.
+FORK_FIELDS = (*MOVED_FIELDS, "workflow")
 
 
-def _locked(call: Call | int, version: int | None = None, *, with_parties: bool = False) -> Call:
+def _locked(
+    call: Call | int,
+    version: int | None = None,
+    *,
+    also: dict[str, str] = WITH_STAMP,
+    related: tuple[str, ...] = (),
+) -> Call:
     """The call (or the call with that id) re-read under a row lock, so that two completions of
-    one step queue up and the second sees the first's result."""
+    one step queue up and the second sees the first's result. `also` and `related`: what is read
+    with it (`rows.locked`)."""
     pk = call if isinstance(call, int) else call.pk
-    if with_parties:
-        # Only the call's own row is locked (PostgreSQL refuses to lock the empty side of a join).
-        fresh = (
-            Call.objects.select_related(*PARTIES)
-            .annotate(**{name: RawSQL(sql, ()) for name, sql in WITH_STAMP.items()})
-            .select_for_update(of=("self",))
-            .get(pk=pk)
-        )
-    else:
-        fresh = rows.locked(Call, pk, also=WITH_STAMP)
+    fresh = rows.locked(Call, pk, also=also, related=related)
     if version is not None and version != fresh.version:
         raise StaleUpdate(
             f"call {fresh.number}", fresh.version, {"status": fresh.status, "step": fresh.step}
@@ -128,18 +152,21 @@ def _same_provider(provider_id: int, **objects) -> None:
         raise ValidationError(errors)
 
 
-def _check_requester(requester, customer, service) -> None:
+def _check_requester(requester, customer, service):
+    """Refuse a requester the customer has not authorised (for this service). Returns the
+    configuration stamp, read in the same statement, or `configuration.UNREAD` when there was
+    nothing to check."""
     if requester is None or customer is None:
-        return
+        return configuration.UNREAD
     from usm.organisation.models import Requester
 
-    # The authorisation and the services it is limited to, in one statement: every call a
-    # requester raises asks it.
+    # The authorisation, the services it is limited to and the configuration stamp the
+    # registration goes on to use, in one statement: every call a requester raises asks it.
     authorisation = Requester._meta.db_table
     limits = Requester.services.through._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT s.service_id FROM {authorisation} r "
+            f"SELECT s.service_id, {configuration.STAMP_SQL} FROM {authorisation} r "
             f"LEFT JOIN {limits} s ON s.requester_id = r.id "
             "WHERE r.person_id = %s AND r.customer_id = %s AND r.active = %s",
             [requester.pk, customer.pk, True],
@@ -147,14 +174,21 @@ def _check_requester(requester, customer, service) -> None:
         found = cursor.fetchall()
     if not found:
         raise ValidationError({"requester": f"{requester} is not authorised by {customer}"})
-    allowed = {service_id for (service_id,) in found if service_id is not None}
+    allowed = {service_id for (service_id, _) in found if service_id is not None}
     if service is not None and allowed and service.pk not in allowed:
         raise ValidationError({"service": f"{requester} may not submit calls for {service}"})
+    return found[0][1]
 
 
 # -- registering --------------------------------------------------------------------------------
-@transaction.atomic
-def register_call(
+def register_call(provider, actor, **details) -> Call:
+    """Put a call in the register, at its process's accept step. With an idempotency key, a retry
+    of the same request returns the call the first attempt made. `details`: see `_register`."""
+    with transaction.atomic():
+        return _register(provider, actor, **details)
+
+
+def _register(
     provider,
     actor,
     *,
@@ -175,9 +209,14 @@ def register_call(
     external_ref: str | None = None,
     parent: Call | None = None,
     at: datetime | None = None,
+    stamp=configuration.UNREAD,
+    workflow_shared: bool = False,
 ) -> Call:
-    """Put a call in the register, at its process's accept step. With an idempotency key, a retry
-    of the same request returns the call the first attempt made."""
+    """`register_call` inside a transaction already open: the services that register a call as
+    part of their own work (a fork, a raised risk) call this, and need no savepoint of their own
+    (an error undoes their whole transaction). `stamp`: the configuration stamp when the caller
+    has just read it. `workflow_shared`: the forking caller has already given the calls of its
+    workflow the number this registration fixes."""
     at = at or timezone.now()
     model = reference_model()
     process = model.process_for(call_type)
@@ -196,7 +235,9 @@ def register_call(
         authorisations = list(requester.authorisations.filter(active=True)[:2])
         if len(authorisations) == 1:
             customer = authorisations[0].customer
-    _check_requester(requester, customer, service)
+    checked_at = _check_requester(requester, customer, service)
+    if stamp is configuration.UNREAD:
+        stamp = checked_at
     state = call_flow.start(model, process.code, accepting=parent is None)
     call = Call(
         provider=provider,
@@ -226,6 +267,8 @@ def register_call(
     # path already fixes it, who does the accept step, and (from that team's OLA or the
     # customer's SA) the deadlines, so the call is inserted once, whole.
     with configuration.pinned():
+        if stamp is not configuration.UNREAD:
+            configuration.of(provider.pk, stamp)  # pins the configuration of that stamp
         _classify_levels(call, impact=impact, urgency=urgency, effect=effect, likelihood=likelihood)
         _fix_workflow(call)
         assignment.apply(call)
@@ -238,14 +281,21 @@ def register_call(
             return Call.objects.get(provider=provider, idempotency_key=idempotency_key)
     else:
         rows.insert_one(call)
+    registered = (CallEvent, [_registered(call, actor, at)])
     if call.root_id is None:
         call.root_id = call.pk
-        rows.save_fields(call, ("root",))
+        rows.save_fields(call, ("root",), then_insert=registered)
+    else:
+        rows.insert_rows(*registered)
     if mir_items:
         call.mir_items.set(mir_items)
-    if parent is not None and call.workflow is not None:
+    if parent is not None and call.workflow is not None and not workflow_shared:
         _share_workflow(call)
-    event_log.record(
+    return call
+
+
+def _registered(call: Call, actor, at: datetime) -> dict:
+    return event_log.row_of(
         call,
         "registered",
         at,
@@ -254,7 +304,6 @@ def register_call(
         status=call.status,
         detail=f"{call.get_call_type_display()} via {call.get_channel_display()}",
     )
-    return call
 
 
 def _number(provider_id: int, call_type: str) -> str:
@@ -294,11 +343,13 @@ def complete_step(
     on the call. New calls may be raised (one summary each): risks at evaluate & close, and
     incidents or risks where the step says so (Operate's execution, from monitoring)."""
     at = at or timezone.now()
-    call = _locked(call, version)
     model = reference_model()
+    done = _step_or_none(model, step)
+    evaluating = done is not None and done.kind is StepKind.EVALUATE
+    call = _locked(call, version, also=WITH_STAMP | OPEN_FORKS if evaluating else WITH_STAMP)
+    read = rows.values_of(call, MOVED_FIELDS)
     state, events = call_flow.complete(model, state_of(call), step, outcome)
-    done = model.step(step)
-    if done.kind is StepKind.EVALUATE:
+    if evaluating:
         _require_forks_closed(call)
     raisable = set(done.raises) | ({"risk"} if done.kind is StepKind.EVALUATE else set())
     raised = [("risk", s) for s in raise_risks] + [("incident", s) for s in raise_incidents]
@@ -315,8 +366,8 @@ def complete_step(
     if state.status is CallStatus.CLOSED:
         call.closed_at = at
     assignment.apply(call, call.configuration_stamp)
-    rows.save_fields(call, MOVED_FIELDS)
-    event_log.record_flow(call, events, at, actor, notes)
+    flow = event_log.flow_rows(call, events, at, actor, notes)
+    rows.save_fields(call, MOVED_FIELDS, then_insert=(CallEvent, flow), read=read)
     record_breaches(call, at)
     if state.status is CallStatus.PROCESS_FULFILLED and call.parent_id:
         _resume(call.parent_id, actor, at)
@@ -325,9 +376,20 @@ def complete_step(
     return call
 
 
+def _step_or_none(model, step_id: str) -> Step | None:
+    try:
+        return model.step(step_id)
+    except KeyError:
+        return None  # the engine refuses the step, with its own message
+
+
 def _require_forks_closed(call: Call) -> None:
     """A workflow is closed by the process that accepted it, so each caller closes after the calls
-    it forked: a forked call that has handed back still has its own evaluation to do."""
+    it forked: a forked call that has handed back still has its own evaluation to do. The call
+    was read with the count of its open forks (`OPEN_FORKS`); their numbers are read only to
+    say which."""
+    if not call.open_forks:
+        return
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT number FROM {Call._meta.db_table} WHERE parent_id = %s "
@@ -367,11 +429,12 @@ def _resume(caller_id: int, actor, at: datetime) -> None:
     caller = _locked(caller_id)
     if caller.status != CallStatus.WAITING.value:
         return  # aborted or already resumed: nothing to hand back to
+    read = rows.values_of(caller, MOVED_FIELDS)
     state, events = call_flow.resume(reference_model(), state_of(caller))
     _store(caller, state, at)
     assignment.apply(caller, caller.configuration_stamp)
-    rows.save_fields(caller, MOVED_FIELDS)
-    event_log.record_flow(caller, events, at, actor)
+    flow = event_log.flow_rows(caller, events, at, actor)
+    rows.save_fields(caller, MOVED_FIELDS, then_insert=(CallEvent, flow), read=read)
 
 
 def _apply_mir_changes(call: Call, actor, at: datetime) -> None:
@@ -390,7 +453,7 @@ def _apply_mir_changes(call: Call, actor, at: datetime) -> None:
 
 
 def _raise(source: Call, actor, call_type: str, summary: str, at: datetime) -> Call:
-    raised = register_call(
+    raised = _register(
         source.provider,
         actor,
         call_type=call_type,
@@ -420,13 +483,21 @@ def fork_call(
     """At the fork step, hand the call over to `target`: a new call there adopts this one's
     details, and this one waits until it is delivered. Returns the new call."""
     at = at or timezone.now()
-    call = _locked(call, version, with_parties=True)
+    call = _locked(call, version, also=FORK_READ, related=PARTIES)
+    read = rows.values_of(call, FORK_FIELDS)
     model = reference_model()
     state, events = call_flow.fork(model, state_of(call), call.step or "", target)
     _store(call, state, at)
-    rows.save_fields(call, MOVED_FIELDS)
-    event_log.record_flow(call, events, at, actor)
-    child = register_call(
+    flow = event_log.flow_rows(call, events, at, actor)  # under the number known until now
+    shared = call.parent_id is None and call.alone_in_workflow
+    if shared:
+        # A root's first fork: the root is the only call the number this fork may fix is to be
+        # shared with (`_share_workflow`), so it is stored with the root's own move.
+        fixed = call_flow.workflows_for(model, (*call.process_chain(), target))
+        if len(fixed) == 1:
+            call.workflow = fixed[0]
+    rows.save_fields(call, FORK_FIELDS, then_insert=(CallEvent, flow), read=read)
+    child = _register(
         call.provider,
         actor,
         call_type=model.processes[target].trigger,
@@ -436,12 +507,14 @@ def fork_call(
         requester=call.requester,
         customer=call.customer,
         service=call.service,
-        mir_items=list(call.mir_items.all()),
+        mir_items=list(call.mir_items.all()) if call.has_mir_items else [],
         category=call.category,
         impact=call.impact,
         urgency=call.urgency,
         parent=call,
         at=at,
+        stamp=call.configuration_stamp,
+        workflow_shared=shared,
     )
     rows.insert([CallLink(source=call, kind="forked_into", target=child)])
     call.workflow = child.workflow  # registration fixed it for the whole workflow when it could
@@ -721,7 +794,7 @@ def monitoring_event(
     if service is None and mir_item is not None:
         # The failing item tells which service is hit, and so which agreements set the deadline.
         service = mir_item.services.order_by("code").first()
-    incident = register_call(
+    incident = _register(
         provider,
         actor,
         call_type="incident",

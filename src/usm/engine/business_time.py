@@ -217,13 +217,17 @@ class SlaClock:
     @cached_property
     def budget(self) -> timedelta:
         """The time on this clock the target allows, counted from `start`."""
-        return business_time_between(
-            self._clock_calendar, self.start, self.target.deadline(self.calendar, self.start)
-        )
+        return business_time_between(self._clock_calendar, self.start, self._unpaused_deadline)
 
     @cached_property
     def deadline(self) -> datetime | None:
         """When the budget runs out, pauses included; None while an open pause holds it back."""
+        if not self.pauses and type(self).budget is SlaClock.budget:
+            # The earliest on-the-clock instant by which the target's budget has run from
+            # `start` is where the target itself ends (its deadline is such an instant, and the
+            # budget is measured up to it): no need to measure the budget and walk it out again.
+            # A clock with a budget of its own (a share of the target's) walks it out.
+            return self._unpaused_deadline
         cursor, remaining = self.start, self.budget
         for paused_from, paused_until in self.pauses:
             reached = add_business_duration(self._clock_calendar, cursor, remaining)
@@ -261,6 +265,10 @@ class SlaClock:
         if self.deadline is not None and at > self.deadline:
             return self.deadline
         return None
+
+    @cached_property
+    def _unpaused_deadline(self) -> datetime:
+        return self.target.deadline(self.calendar, self.start)
 
     @cached_property
     def _clock_calendar(self) -> ServiceHours:

@@ -33,6 +33,8 @@ _DAY = timedelta(days=1)
 _CLOCK_TIME = re.compile(r"(\d{1,2}):(\d{2})")
 # zoneinfo offsets are whole seconds, but instants carry microseconds.
 _RESOLUTION = timedelta(microseconds=1)
+# How many answers per date a calendar keeps (`ServiceHours._kept`): years of dates, about 2 MB.
+_KEPT_DAYS = 5_000
 
 WallInterval = tuple[int, int]
 IntervalData = tuple[str | time, str | time] | list[str | time]
@@ -42,7 +44,15 @@ Interval = tuple[datetime, datetime]
 class ServiceHours:
     """A service calendar. Immutable once built; invalid input raises ValueError."""
 
-    __slots__ = ("_exceptions", "_holidays", "_week_total", "_weekly", "_zone", "time_zone")
+    __slots__ = (
+        "_exceptions",
+        "_holidays",
+        "_known",
+        "_week_total",
+        "_weekly",
+        "_zone",
+        "time_zone",
+    )
 
     def __init__(
         self,
@@ -70,6 +80,10 @@ class ServiceHours:
                 # Which one should win depends on which was entered last, which we cannot know.
                 raise ValueError(f"{day} is both a holiday and an exception: keep one of them")
             self._exceptions[day] = _parse_day(intervals, f"exception {day}")
+        # What was worked out per date (its intervals, its midnight, whether a week from it is
+        # regular), kept: the calendar never changes, and every deadline asks the same few weeks
+        # again, each answer costing a dozen time-zone conversions.
+        self._known: dict[tuple[str, date], object] = {}
 
     @classmethod
     def always(
@@ -138,7 +152,16 @@ class ServiceHours:
         return late
 
     def local_midnight(self, day: date) -> datetime:
-        return self.instant_at(day, timedelta())
+        return self._kept("midnight", day, lambda: self.instant_at(day, timedelta()))
+
+    def _kept(self, what: str, day: date, work_out):
+        key = (what, day)
+        found = self._known.get(key)
+        if found is None:
+            if len(self._known) >= _KEPT_DAYS:
+                self._known.clear()  # a walk over decades; the next deadline fills it again
+            found = self._known[key] = work_out()
+        return found
 
     def wall_hours(self, day: date) -> tuple[WallInterval, ...]:
         """The opening intervals of `day` in minutes after local midnight (exceptions applied)."""
@@ -150,6 +173,9 @@ class ServiceHours:
 
     def intervals_on(self, day: date) -> tuple[Interval, ...]:
         """The opening intervals of the local date `day` as UTC instants, in order, none empty."""
+        return self._kept("intervals", day, lambda: self._intervals_on(day))
+
+    def _intervals_on(self, day: date) -> tuple[Interval, ...]:
         intervals = []
         for start, end in self.wall_hours(day):
             opens = self.instant_at(day, timedelta(minutes=start))
@@ -172,6 +198,9 @@ class ServiceHours:
         clock change; a change and its reversal within one day would pass unnoticed, but no zone
         in the tz database has one.
         """
+        return self._kept("regular week", first_day, lambda: self._is_regular_week(first_day))
+
+    def _is_regular_week(self, first_day: date) -> bool:
         days = [first_day + k * _DAY for k in range(7)]
         if any(day in self._holidays or day in self._exceptions for day in days):
             return False
