@@ -138,9 +138,7 @@ class Session:
         except ImportError as exc:
             self.skip("background.tally_events_per_s", size, f"not in this checkout ({exc})")
             return
-        started = time.perf_counter()
-        tallied = keep_event_tallies()
-        seconds = time.perf_counter() - started
+        tallied, seconds = _timed(keep_event_tallies)
         self.emit(
             "background.tally_events_per_s",
             size,
@@ -150,9 +148,7 @@ class Session:
             days=tallied.days,
             seconds=round(seconds, 1),
         )
-        started = time.perf_counter()
-        checked = record_workflow_checks()
-        seconds = time.perf_counter() - started
+        checked, seconds = _timed(record_workflow_checks)
         self.emit(
             "background.check_workflows_per_s",
             size,
@@ -545,6 +541,13 @@ class Session:
                     for name in served:
                         self.scenario(name, size, port)
             log(f"{self.database}: figures at {size} calls done")
+
+
+def _timed(work):
+    """What `work()` returns, and the seconds it took."""
+    started = time.perf_counter()
+    result = work()
+    return result, time.perf_counter() - started
 
 
 def main(argv: list[str]) -> int:

@@ -95,6 +95,16 @@ def walk(desk, staff):
 
 
 @pytest.fixture
+def desk_client(desk, staff):
+    """Django's test client, logged in as the desk's staff member."""
+    from django.test import Client
+
+    client = Client()
+    client.force_login(staff)
+    return client
+
+
+@pytest.fixture
 def requester_user(desk, django_user_model):
     """The City Council's requester, able to log in: a customer's user, not staff."""
     # No password: the tests log in with force_login or a token, and hashing one costs time.

@@ -20,13 +20,6 @@ MONDAY_ONLY = {"from": "2024-03-04", "to": "2024-03-04"}
 
 
 @pytest.fixture
-def desk_client(desk, staff):
-    client = Client()
-    client.force_login(staff)
-    return client
-
-
-@pytest.fixture
 def two_days(walk):
     """A workflow 4 (INC, then OPS) on Monday and a workflow 5 (OPS) on Tuesday."""
     return walk(4), walk(5, start=MONDAY + timedelta(days=1))

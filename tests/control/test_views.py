@@ -13,13 +13,6 @@ pytestmark = pytest.mark.django_db
 DAY = {"start": "2024-03-04", "end": "2024-03-04"}
 
 
-@pytest.fixture
-def desk_client(desk, staff):
-    client = Client()
-    client.force_login(staff)
-    return client
-
-
 def test_anonymous_is_sent_to_log_in(client):
     for path in ("/control/", "/control/reports/city/2024-03/"):
         response = client.get(path)

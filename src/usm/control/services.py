@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import timedelta
 
 from django.core.exceptions import ValidationError
@@ -83,12 +83,7 @@ class WorkflowChecking:
     more: bool = False
 
     def as_dict(self) -> dict:
-        return {
-            "checked": self.checked,
-            "passed_over": self.passed_over,
-            "failed": self.failed,
-            "more": self.more,
-        }
+        return asdict(self)
 
 
 def record_workflow_checks(
@@ -181,12 +176,7 @@ class Tallying:
     deferred: bool = False
 
     def as_dict(self) -> dict:
-        return {
-            "events": self.events,
-            "days": self.days,
-            "through": self.through,
-            "deferred": self.deferred,
-        }
+        return asdict(self)
 
 
 def _committed_through() -> int:
