@@ -137,6 +137,9 @@ def selection_of(
         raise ValidationError({names["process"]: f"'{process}' is not a process ({known})"})
     buyer = None
     if customer is not None:
+        # PostgreSQL refuses a NUL in any text it is asked to compare; no code holds one.
+        if "\x00" in customer:
+            raise ValidationError({names["customer"]: "a customer's code holds no NUL character"})
         buyer = Customer.objects.filter(provider=provider, code=customer).first()
         if buyer is None:
             message = f"there is no customer '{customer}' at {provider.slug}"
