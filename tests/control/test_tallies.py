@@ -180,3 +180,13 @@ def test_the_command_tallies_first_when_asked(provider, busy_week, monkeypatch):
     assert after.stderr.splitlines()[-1].endswith(f"through id {newest}")
     assert DayTally.objects.exists()
     assert json.loads(after.stdout) | {"as_of": None} == json.loads(before.stdout) | {"as_of": None}
+
+
+def test_a_round_stops_at_its_limit(provider, busy_week):
+    newest = CallEvent.objects.latest("pk").pk
+    first = services.keep_event_tallies(limit=10)
+    assert (first.events, first.through) == (10, 10)
+    rest = services.keep_event_tallies()
+    assert rest.through == newest
+    raw, kept = both(provider, WEEK)
+    assert kept == raw

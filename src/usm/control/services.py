@@ -195,8 +195,8 @@ def _committed_through() -> int:
 def keep_event_tallies(
     *, limit: int | None = None, progress: Callable[[Tallying], None] | None = None
 ) -> Tallying:
-    """Add the events written since the last round to the day tallies, at most about `limit` of
-    them in all.
+    """Add the events written since the last round to the day tallies, at most `limit` event
+    ids in all.
 
     The events are read TALLY_BATCH ids at a time and their figures gathered in memory, then
     written in one transaction per WRITE_EVERY ids: an event log filled or imported in bulk has
@@ -212,6 +212,8 @@ def keep_event_tallies(
     report.through = start = _mark_through()
     while start < newest and (limit is None or report.events < limit):
         end = min(newest, start + WRITE_EVERY)
+        if limit is not None:
+            end = min(end, start + limit - report.events)
         found: dict = {}
         for first in range(start, end, TALLY_BATCH):
             tallies.merge_into(found, tallies.tallied(first, min(end, first + TALLY_BATCH)))
