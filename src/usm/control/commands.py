@@ -221,22 +221,35 @@ def show_conformance(
 PROGRESS_EVERY = 2.0
 
 
-def _tally_events() -> None:
-    """Add the events not yet tallied to the day tallies, telling on stderr how far it got."""
+def _every_few_seconds(line, started: float):
+    """A progress callback that writes `line(done, seconds since started)` to stderr at most
+    once every PROGRESS_EVERY seconds."""
     import time
 
-    from usm.control.services import keep_event_tallies
-
-    started = last_shown = time.monotonic()
+    last_shown = started
 
     def progress(done) -> None:
         nonlocal last_shown
         now = time.monotonic()
         if now - last_shown >= PROGRESS_EVERY:
             last_shown = now
-            typer.echo(f"usm: events tallied through id {done.through}", err=True)
+            typer.echo(line(done, now - started), err=True)
 
-    done = keep_event_tallies(progress=progress)
+    return progress
+
+
+def _tally_events() -> None:
+    """Add the events not yet tallied to the day tallies, telling on stderr how far it got."""
+    import time
+
+    from usm.control.services import keep_event_tallies
+
+    started = time.monotonic()
+    done = keep_event_tallies(
+        progress=_every_few_seconds(
+            lambda done, _: f"usm: events tallied through id {done.through}", started
+        )
+    )
     if done.deferred:
         fail("the event log is being written in bulk; try --refresh again in a moment")
     typer.echo(
@@ -261,20 +274,12 @@ def _check_workflows(scope, *, announce: bool = False) -> None:
             typer.echo("usm: every ended workflow has been checked already", err=True)
         return
     started = time.monotonic()
-    last_shown = started
 
-    def progress(done) -> None:
-        nonlocal last_shown
-        now = time.monotonic()
-        if now - last_shown >= PROGRESS_EVERY:
-            last_shown = now
-            rate = done.checked / (now - started)
-            typer.echo(
-                f"usm: {done.checked} of {total} workflows checked ({rate:.0f} a second)",
-                err=True,
-            )
+    def line(done, seconds: float) -> str:
+        rate = done.checked / seconds
+        return f"usm: {done.checked} of {total} workflows checked ({rate:.0f} a second)"
 
-    done = record_workflow_checks(scope, progress=progress)
+    done = record_workflow_checks(scope, progress=_every_few_seconds(line, started))
     took = time.monotonic() - started
     if announce or took >= PROGRESS_EVERY:
         typer.echo(f"usm: {done.checked} workflow(s) checked in {took:.1f} s", err=True)

@@ -28,6 +28,7 @@ them in prose):
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 
@@ -130,10 +131,10 @@ class Tally:
         return cls(list(queryset.order_by().values(*fields).annotate(n=Count("pk"))))
 
     @classmethod
-    def counting(cls, rows: list[tuple], skip: str, *fields: str) -> Tally:
-        """The tally of rows already read: tuples of a column left out (`skip`, e.g. a
-        duration) and then `fields`, counted here."""
-        found = Counter(row[1:] for row in rows)
+    def counting(cls, keys: Iterable[tuple], *fields: str) -> Tally:
+        """The tally of rows already read (`keys`: each row's values of `fields`), counted
+        here."""
+        found = Counter(keys)
         return cls([dict(zip(fields, key, strict=True), n=n) for key, n in found.items()])
 
     def total(self, **where) -> int:
@@ -223,7 +224,7 @@ def kpis(
         .annotate(age=seconds_until("created_at", moment), known_error=_known_error(moment))
         .values_list("age", "known_error", *BACKLOG_FIELDS)
     )
-    backlog_counts = Tally.counting(backlog, "age", "known_error", *BACKLOG_FIELDS)
+    backlog_counts = Tally.counting((row[1:] for row in backlog), "known_error", *BACKLOG_FIELDS)
     ages = Durations([(age, process) for age, _, process, *_ in backlog], ("process",))
     if kept is None:
         logged = Tally(counted_rows(events.filter(_in(period, "at"))))

@@ -124,7 +124,9 @@ def distribution_of(values: list[float]) -> Distribution:
     n = len(ordered)
     if not n:
         return EMPTY
-    at_rank = {rank: float(ordered[rank - 1]) for rank in range(1, n + 1)}
+    # Only the ranks around each percentile and the last, as the SQL keeps them.
+    wanted = {n} | {int(p * (n - 1)) + offset for p in (MEDIAN, P90) for offset in (1, 2)}
+    at_rank = {rank: float(ordered[rank - 1]) for rank in wanted if rank <= n}
     return Distribution(
         count=n,
         median=_percentile(at_rank, n, MEDIAN),
