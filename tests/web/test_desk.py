@@ -275,3 +275,27 @@ def test_changing_the_customer_narrows_the_requesters(desk_client, desk, other_c
     assert "Otto Other" in page and "Rita Requester" not in page
     everyone = desk_client.get("/desk/new/parties/").content.decode()
     assert "Otto Other" in everyone and "Rita Requester" in everyone
+
+
+def test_the_filter_bar_keeps_what_was_chosen_and_lists_only_what_the_user_may_see(
+    desk_client, desk, other_call
+):
+    import re
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    chosen = desk["customer"].pk
+    with CaptureQueriesContext(connection) as queries:
+        page = desk_client.get(f"/desk/?team=all&status=open&customer={chosen}").content.decode()
+    customers = re.search(r'<select name="customer"[^>]*>(.*?)</select>', page, re.S).group(1)
+    options = re.findall(r'<option value="([^"]*)"( selected)?>([^<]*)</option>', customers)
+    assert options[0] == ("", "", "Any customer")
+    assert [value for value, selected, _ in options if selected] == [str(chosen)]
+    # The staff see every customer of their provider; each is listed once.
+    values = [value for value, _, _ in options[1:]]
+    assert str(other_call.customer.pk) in values and len(values) == len(set(values))
+    status = re.search(r'<select name="status"[^>]*>(.*?)</select>', page, re.S).group(1)
+    assert re.findall(r'<option value="(\w+)" selected>', status) == ["open"]
+    # The choice lists are read with plain queries, not server-side cursors (PostgreSQL).
+    assert not [q for q in queries.captured_queries if q["sql"].startswith("DECLARE")]

@@ -19,6 +19,7 @@ from usm.calls.models import Call
 from usm.calls.services import ENDED
 from usm.model import reference_model
 from usm.organisation.models import Customer, Team
+from usm.web.widgets import FlatSelect, ListedModelChoiceField
 
 PAGE_SIZE = 25
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -37,17 +38,19 @@ STATUS_VIEWS = [
 
 
 class QueueFilters(forms.Form):
-    team = forms.ChoiceField(required=False, label="Team")
-    process = forms.ChoiceField(required=False, label="Process")
-    call_type = forms.ChoiceField(required=False, label="Call type")
-    status = forms.ChoiceField(required=False, choices=STATUS_VIEWS, label="Status")
-    priority = forms.TypedChoiceField(
-        required=False, coerce=int, empty_value=None, label="Priority"
+    team = forms.ChoiceField(required=False, label="Team", widget=FlatSelect)
+    process = forms.ChoiceField(required=False, label="Process", widget=FlatSelect)
+    call_type = forms.ChoiceField(required=False, label="Call type", widget=FlatSelect)
+    status = forms.ChoiceField(
+        required=False, choices=STATUS_VIEWS, label="Status", widget=FlatSelect
     )
-    customer = forms.ModelChoiceField(
+    priority = forms.TypedChoiceField(
+        required=False, coerce=int, empty_value=None, label="Priority", widget=FlatSelect
+    )
+    customer = ListedModelChoiceField(
         Customer.objects.none(), required=False, empty_label="Any customer"
     )
-    service = forms.ModelChoiceField(
+    service = ListedModelChoiceField(
         Service.objects.none(), required=False, empty_label="Any service"
     )
     breached = forms.BooleanField(required=False, label="Breached")
