@@ -12,12 +12,16 @@ Called by `services` and `event_log` only.
 
 from __future__ import annotations
 
+import re
+import sqlite3
 import threading
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from typing import NamedTuple
 
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.backends.utils import CursorDebugWrapper
 from django.db.models import Field, Model
 from django.db.models.base import ModelState
 from django.db.models.expressions import RawSQL
@@ -25,6 +29,66 @@ from django.db.models.query import get_related_populators
 from django.db.models.signals import post_init, pre_init
 
 _compiled = threading.local()
+# A positional placeholder of a compiled statement; `%%s` is a literal `%s`, not one.
+PLACEHOLDER = re.compile(r"(?<!%)%s")
+# Every statement compiled here takes its parameters by name (`_slot`, `_by_name`): with
+# positional ones, Django's SQLite backend rewrites each `%s` to `?` with a regular expression on
+# every execution, which over a call's long column lists cost more than SQLite takes to run the
+# statement. Named ones are put in by plain string formatting (PostgreSQL takes both alike).
+_NAMES = tuple(f"p{position}" for position in range(1024))
+
+
+def _slot(position: int) -> str:
+    """The placeholder of the parameter at `position` of a statement compiled here."""
+    return f"%(p{position})s"
+
+
+def _by_name(params: Sequence) -> dict:
+    """`params`, in the order of the statement's `_slot`s, as the mapping it is executed with."""
+    names = _NAMES if len(params) <= len(_NAMES) else [f"p{i}" for i in range(len(params))]
+    return dict(zip(names, params, strict=False))  # `_NAMES` has more names than needed
+
+
+_SLOT = re.compile(r"%\(p(\d+)\)s")
+# A statement compiled here with SQLite's own placeholders, by its text with `_slot`s.
+_qmarks: dict[str, str] = {}
+
+
+def _qmark(sql: str) -> str:
+    found = _qmarks.get(sql)
+    if found is None:
+        positions = [int(position) for position in _SLOT.findall(sql)]
+        if positions != list(range(len(positions))):
+            raise RuntimeError(f"parameters out of order: {sql}")
+        found = _qmarks[sql] = _SLOT.sub("?", sql).replace("%%", "%")
+    return found
+
+
+def _execute(db: BaseDatabaseWrapper, cursor, sql: str, params: Sequence) -> None:
+    """Run `sql` (with `_slot`s) on `cursor`, a cursor of `db`, with `params` in slot order.
+
+    On SQLite, when nothing watches the statements, the statement goes to the driver as SQLite
+    takes it, rewritten once for good (`_qmark`), past Django's cursor wrapper: that wrapper
+    would rewrite it again, pass it through the execute wrappers and the query log, check that
+    the transaction is usable and translate driver errors. The last two are done here as Django
+    does them; the wrappers and the log are for watchers, so when there are any (a test counting
+    statements, `DEBUG`, a profiler) the statement takes Django's own way and they see it."""
+    # A cursor that logs its queries is the debug wrapper (`db.queries_logged`, as asked when
+    # the cursor was made: asking again reads the settings on every statement).
+    watched = db.execute_wrappers or isinstance(cursor, CursorDebugWrapper)
+    if db.vendor == "sqlite" and not watched:
+        db.validate_no_broken_transaction()
+        with db.wrap_database_errors:
+            sqlite3.Cursor.execute(cursor.cursor, _qmark(sql), params)
+    else:
+        cursor.execute(sql, _by_name(params))
+
+
+def _fetchone(db: BaseDatabaseWrapper, cursor):
+    # What the wrapper's own `fetchone` does, without building an error-translating function
+    # around the driver's method on each call.
+    with db.wrap_database_errors:
+        return cursor.cursor.fetchone()
 
 
 def _database() -> BaseDatabaseWrapper:
@@ -63,12 +127,30 @@ class _Select:
             # Only the row itself is locked: PostgreSQL refuses to lock the empty side of a join.
             queryset = queryset.select_for_update(**({"of": ("self",)} if also or related else {}))
         compiler = queryset.query.get_compiler(connection=db)
-        self.sql, params = compiler.as_sql()
-        if list(params) != [0]:
+        sql, params = compiler.as_sql()
+        # The one parameter, the primary key, is passed by name (`_by_name`): this SELECT of
+        # every column is a few thousand characters long.
+        self.sql, placeholders = PLACEHOLDER.subn(_slot(0), sql)
+        if list(params) != [0] or placeholders != 1:
             raise RuntimeError(f"unexpected parameters compiling {model.__name__}: {params}")
         fields = compiler.klass_info["select_fields"]
         columns = [selected[0] for selected in compiler.select[: compiler.col_count]]
-        self.converters = list(compiler.get_converters(columns).items())
+        converters = compiler.get_converters(columns)
+        # SQLite's datetime columns, whose one converter makes the driver's naive UTC datetime
+        # aware: `_aware` does that for them when the connection's time zone is UTC.
+        backend = getattr(db.ops, "convert_datetimefield_value", None)
+        self.datetimes = [
+            position
+            for position, (found, expression) in converters.items()
+            if db.vendor == "sqlite" and found == [backend]
+        ]
+        # (position, (converters, expression)) as Django's compiler gives them.
+        self.converters = [
+            (position, converting)
+            for position, converting in converters.items()
+            if position not in self.datetimes
+        ]
+        self.datetime_converters = [(position, converters[position]) for position in self.datetimes]
         self.attnames = [column.target.attname for column in columns[fields[0] : fields[-1] + 1]]
         self.fields = slice(fields[0], fields[-1] + 1)
         self.populators = get_related_populators(compiler.klass_info, compiler.select, db.alias)
@@ -98,15 +180,21 @@ class _Select:
 
     def fetch(self, db: BaseDatabaseWrapper, pk) -> Model | None:
         with db.cursor() as cursor:
-            cursor.execute(self.sql, [pk])
-            row = cursor.fetchone()
+            _execute(db, cursor, self.sql, (pk,))
+            row = _fetchone(db, cursor)
         if row is None:
             return None
-        if self.converters:
+        if self.converters or self.datetimes:
             row = list(row)
-            for position, (converters, expression) in self.converters:
+            converters = self.converters
+            if db.timezone is UTC:
+                for position in self.datetimes:
+                    row[position] = _aware(row[position], db)
+            else:
+                converters = [*converters, *self.datetime_converters]
+            for position, (found, expression) in converters:
                 value = row[position]
-                for convert in converters:
+                for convert in found:
                     value = convert(value, expression, db)
                 row[position] = value
         instance = self.build(db.alias, row[self.fields])
@@ -143,6 +231,8 @@ class _Column(NamedTuple):
     # None goes as it is: what the field's own preparation makes of it (a date or JSON column's
     # unset value), asked once when the statement is compiled.
     none_as_is: bool
+    # A DateTimeField: an aware datetime in UTC goes as `_utc_datetime` says.
+    datetime: bool
 
 
 def _columns(db: BaseDatabaseWrapper, fields) -> list[_Column]:
@@ -152,9 +242,31 @@ def _columns(db: BaseDatabaseWrapper, fields) -> list[_Column]:
             field.attname,
             field.get_internal_type() in PLAIN_TYPES,
             field.null and field.get_db_prep_save(None, db) is None,
+            field.get_internal_type() == "DateTimeField",
         )
         for field in fields
     ]
+
+
+def _utc_datetime(db: BaseDatabaseWrapper):
+    """How the database takes an aware datetime in UTC, when it takes it as Django would give it
+    after its own preparation, which asks the settings twice and converts the zone again (a
+    step writes a few of them, several calls to the settings each): PostgreSQL as it is, SQLite
+    with a UTC connection as the text of the naive UTC datetime (`str` gives it with `+00:00`
+    after it). None for anything else: the field prepares the value."""
+    if db.vendor == "postgresql":
+        return _as_is
+    if db.vendor == "sqlite" and db.timezone is UTC:
+        return _naive_text
+    return None
+
+
+def _as_is(value: datetime):
+    return value
+
+
+def _naive_text(value: datetime) -> str:
+    return str(value)[:-6]
 
 
 def _parameters(
@@ -164,6 +276,7 @@ def _parameters(
     was prepared for an object already seen in this statement (the one instant every event of a
     transition carries), by identity."""
     prepared = []
+    utc_datetime = _utc_datetime(db)
     for column, value in zip(columns, values, strict=True):
         if value is None:
             if column.none_as_is or column.plain:
@@ -172,6 +285,9 @@ def _parameters(
         elif column.plain and (type(value) is str or type(value) is int):
             prepared.append(value)
             continue
+        elif column.datetime and type(value) is datetime and value.tzinfo is UTC and utc_datetime:
+            prepared.append(utc_datetime(value))
+            continue
         # The memo keeps each value it holds alive, so that no other object takes its id.
         key = (id(value), id(column))
         seen = memo.get(key)
@@ -179,6 +295,22 @@ def _parameters(
             seen = memo[key] = (value, column.field.get_db_prep_save(value, db))
         prepared.append(seen[1])
     return prepared
+
+
+# A naive datetime as SQLite's driver reads one, and the instant it stands for in UTC.
+_NAIVE_EPOCH = datetime(1970, 1, 1)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _aware(value, db: BaseDatabaseWrapper):
+    """What Django's converter makes of a datetime column read from SQLite when the connection's
+    time zone is UTC: the naive UTC datetime, made aware. Django attaches the zone with
+    `replace(tzinfo=...)`, whose keyword parsing alone costs several times this addition, which
+    gives the same datetime (exact: a timedelta holds whole microseconds); a call's read has
+    seven such columns."""
+    if type(value) is datetime and value.tzinfo is None:
+        return _EPOCH + (value - _NAIVE_EPOCH)
+    return db.ops.convert_datetimefield_value(value, None, db)
 
 
 def locked(
@@ -215,8 +347,11 @@ def _update_statement(db: BaseDatabaseWrapper, model: type[Model], names: Sequen
     if compiled is None:
         meta, quote = model._meta, db.ops.quote_name
         fields = [meta.get_field(name) for name in names]
-        assignments = ", ".join(f"{quote(field.column)} = %s" for field in fields)
-        sql = f"UPDATE {quote(meta.db_table)} SET {assignments} WHERE {quote(meta.pk.column)} = %s"
+        assignments = ", ".join(
+            f"{quote(field.column)} = {_slot(position)}" for position, field in enumerate(fields)
+        )
+        where = f"{quote(meta.pk.column)} = {_slot(len(fields))}"
+        sql = f"UPDATE {quote(meta.db_table)} SET {assignments} WHERE {where}"
         generated = tuple(field.attname for field in meta.concrete_fields if field.generated)
         compiled = cache[key] = _Update(sql, _columns(db, fields), generated)
     return compiled
@@ -271,7 +406,7 @@ def save_fields(
         _update_and_insert(db, instance, update, params, *then_insert, memo)
     else:
         with db.cursor() as cursor:
-            cursor.execute(update.sql, params)
+            _execute(db, cursor, update.sql, params)
             if cursor.rowcount != 1:
                 raise DatabaseError(f"{model.__name__} {instance.pk}: the update touched no row")
             if then_insert:
@@ -294,10 +429,16 @@ def _update_and_insert(
         # touched the row, and in the order given (their ids order events of one instant). Each
         # value is cast to its column's type: in a VALUES list that is not the INSERT's own, the
         # database does not infer the types from the target columns.
-        casts = ", ".join(
-            f"CAST(%s AS {column.field.cast_db_type(db)})" for column in insert.columns
-        )
-        values = ", ".join(f"({position}, {casts})" for position in range(len(rows)))
+        types = [column.field.cast_db_type(db) for column in insert.columns]
+        first = len(update.columns) + 1  # the UPDATE's values and the primary key come first
+
+        def casts(position: int) -> str:
+            start = first + position * len(types)
+            return ", ".join(
+                f"CAST({_slot(start + offset)} AS {cast})" for offset, cast in enumerate(types)
+            )
+
+        values = ", ".join(f"({position}, {casts(position)})" for position in range(len(rows)))
         names = ", ".join(f"c{position}" for position in range(len(insert.columns)))
         sql = cache[key] = (
             f"WITH moved AS ({update.sql} RETURNING 1) {insert.head} SELECT {names} "
@@ -306,7 +447,7 @@ def _update_and_insert(
     for row in rows:
         params += _parameters(db, insert.columns, _row_values(insert.columns, row), memo)
     with db.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(sql, _by_name(params))
         if cursor.rowcount != len(rows):
             name = type(instance).__name__
             raise DatabaseError(f"{name} {instance.pk}: the update touched no row")
@@ -314,9 +455,10 @@ def _update_and_insert(
 
 class _Insert(NamedTuple):
     head: str  # INSERT INTO table (columns)
-    row: str  # (%s, ...) for one row
     columns: list[_Column]
     generated: tuple[str, ...]
+    # The statement for a number of rows (`_insert_sql`), compiled when first needed.
+    by_count: dict[int, str]
 
 
 def _insert_statement(db: BaseDatabaseWrapper, model: type[Model]) -> _Insert:
@@ -328,10 +470,22 @@ def _insert_statement(db: BaseDatabaseWrapper, model: type[Model]) -> _Insert:
             field for field in meta.concrete_fields if not field.primary_key and not field.generated
         ]
         head = f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)})"
-        row = "(" + ", ".join(["%s"] * len(fields)) + ")"
         generated = tuple(field.attname for field in meta.concrete_fields if field.generated)
-        compiled = cache[(model, "insert")] = _Insert(head, row, _columns(db, fields), generated)
+        compiled = cache[(model, "insert")] = _Insert(head, _columns(db, fields), generated, {})
     return compiled
+
+
+def _insert_sql(insert: _Insert, count: int) -> str:
+    """INSERT of `count` rows, their values in row order."""
+    sql = insert.by_count.get(count)
+    if sql is None:
+        width = len(insert.columns)
+        rows = (
+            "(" + ", ".join(_slot(row * width + offset) for offset in range(width)) + ")"
+            for row in range(count)
+        )
+        sql = insert.by_count[count] = f"{insert.head} VALUES {', '.join(rows)}"
+    return sql
 
 
 def insert_one(instance: Model) -> None:
@@ -341,14 +495,14 @@ def insert_one(instance: Model) -> None:
     insert = _insert_statement(db, type(instance))
     values = [column.field.pre_save(instance, True) for column in insert.columns]
     params = _parameters(db, insert.columns, values, {})
-    sql = f"{insert.head} VALUES {insert.row}"
+    sql = _insert_sql(insert, 1)
     with db.cursor() as cursor:
         if db.features.can_return_columns_from_insert:
             pk_column = db.ops.quote_name(instance._meta.pk.column)
-            cursor.execute(f"{sql} RETURNING {pk_column}", params)
-            instance.pk = cursor.fetchone()[0]
+            _execute(db, cursor, f"{sql} RETURNING {pk_column}", params)
+            instance.pk = _fetchone(db, cursor)[0]
         else:
-            cursor.execute(sql, params)
+            _execute(db, cursor, sql, params)
             instance.pk = cursor.lastrowid
     instance._state.adding = False
     instance._state.db = db.alias
@@ -399,9 +553,9 @@ def _row_values(columns: Sequence[_Column], row: Mapping[str, object]) -> list:
 def _execute_insert(
     db: BaseDatabaseWrapper, insert: _Insert, count: int, params: list, cursor=None
 ):
-    sql = f"{insert.head} VALUES {', '.join([insert.row] * count)}"
+    sql = _insert_sql(insert, count)
     if cursor is not None:  # the one the statement before it used
-        cursor.execute(sql, params)
+        _execute(db, cursor, sql, params)
         return
     with db.cursor() as cursor:
-        cursor.execute(sql, params)
+        _execute(db, cursor, sql, params)

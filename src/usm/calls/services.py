@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from functools import cache
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
@@ -302,8 +303,20 @@ def _registered(call: Call, actor, at: datetime) -> dict:
         actor,
         step=call.step,
         status=call.status,
-        detail=f"{call.get_call_type_display()} via {call.get_channel_display()}",
+        detail=f"{_label('call_type', call.call_type)} via {_label('channel', call.channel)}",
     )
+
+
+@cache
+def _labels(field: str) -> dict[str, str]:
+    # The choices are plain strings (no translation): their labels are the same for every call,
+    # where `get_..._display` builds the field's whole lookup again on each call.
+    return {value: str(label) for value, label in Call._meta.get_field(field).flatchoices}
+
+
+def _label(field: str, value: str) -> str:
+    """What `call.get_<field>_display()` gives for `value`."""
+    return _labels(field).get(value, value)
 
 
 def _number(provider_id: int, call_type: str) -> str:

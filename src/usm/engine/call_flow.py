@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from types import MappingProxyType
 
-from usm.model import ProcessModel, Step, StepKind
+from usm.model import Process, ProcessModel, Step, StepKind
 
 
 class CallStatus(StrEnum):
@@ -87,31 +87,32 @@ class CallState:
     held_status: CallStatus | None = None  # the status to return to when released
 
 
-def _process_steps(model: ProcessModel, process: str) -> tuple[Step, ...]:
+def _process(model: ProcessModel, process: str) -> Process:
     try:
-        return model.processes[process].steps
+        return model.processes[process]
     except KeyError:
         raise FlowError("unknown_process", f"the model has no process {process}") from None
 
 
+def _process_steps(model: ProcessModel, process: str) -> tuple[Step, ...]:
+    return _process(model, process).steps
+
+
 def _step(model: ProcessModel, state: CallState, step_id: str) -> Step:
-    for step in _process_steps(model, state.process):
-        if step.id == step_id:
-            return step
-    raise FlowError("unknown_step", f"{step_id} is not a step of {state.process}")
+    try:
+        return _process(model, state.process).step(step_id)
+    except KeyError:
+        raise FlowError("unknown_step", f"{step_id} is not a step of {state.process}") from None
 
 
 def _after(model: ProcessModel, state: CallState, step: Step) -> str | None:
-    steps = _process_steps(model, state.process)
-    index = steps.index(step)
-    return steps[index + 1].id if index + 1 < len(steps) else None
+    return _process(model, state.process).after(step.id)
 
 
 def _skips_review(model: ProcessModel, state: CallState, following: str | None) -> bool:
     if following is None:
         return False
-    steps = _process_steps(model, state.process)
-    review = next(s for s in steps if s.kind is StepKind.REVIEW)
+    review = _process(model, state.process).review
     return _step(model, state, following).position > review.position
 
 
@@ -229,7 +230,7 @@ def repeat(
     # Once delivery is reviewed the caller may already have resumed; only what follows the
     # review can still be redone.
     fulfilled = state.status in (CallStatus.PROCESS_FULFILLED, CallStatus.WORKFLOW_FULFILLED)
-    review = next(s for s in _process_steps(model, state.process) if s.kind is StepKind.REVIEW)
+    review = _process(model, state.process).review
     if fulfilled and target.position <= review.position:
         raise FlowError("delivered", f"delivery was reviewed; {step_id} can no longer be redone")
     if target.kind is StepKind.ACCEPT:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cached_property
 
 
 class StepKind(StrEnum):
@@ -105,10 +106,27 @@ class Process:
         return tuple(t for s in self.steps if s.kind is StepKind.FORK for t in s.fork_to)
 
     def step(self, step_id: str) -> Step:
-        for candidate in self.steps:
-            if candidate.id == step_id:
-                return candidate
-        raise KeyError(step_id)
+        return self.steps[self._positions[step_id]]
+
+    def after(self, step_id: str) -> str | None:
+        """The id of the step that follows `step_id`, None after the last."""
+        following = self._positions[step_id] + 1
+        return self.steps[following].id if following < len(self.steps) else None
+
+    @cached_property
+    def _positions(self) -> dict[str, int]:
+        # Where each step id stands in `steps` (the first, should an id repeat), looked up on
+        # every step of every call. Kept with the process, which is not changed once built, so
+        # it is worked out once; not a field, so the process compares and prints as before.
+        positions: dict[str, int] = {}
+        for index, candidate in enumerate(self.steps):
+            positions.setdefault(candidate.id, index)
+        return positions
+
+    @cached_property
+    def review(self) -> Step:
+        """The review step (a process without one has no delivery to review: StopIteration)."""
+        return next(s for s in self.steps if s.kind is StepKind.REVIEW)
 
     def first(self, kind: StepKind) -> Step | None:
         return next((s for s in self.steps if s.kind is kind), None)

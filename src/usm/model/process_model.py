@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from usm.model.process import CallType, Process, Step, StepKind
 from usm.model.workflow import PathStep, Workflow
@@ -13,6 +14,13 @@ from usm.model.workflow import PathStep, Workflow
 class Profile:
     id: str
     name: str
+
+
+@dataclass(frozen=True)
+class _Index:
+    steps: dict[str, Step]
+    workflows: dict[int, Workflow]
+    triggered: dict[str, Process]  # by the call type that triggers it
 
 
 @dataclass
@@ -38,19 +46,28 @@ class ProcessModel:
             yield from process.steps
 
     def step(self, step_id: str) -> Step:
-        for step in self.steps:
-            if step.id == step_id:
-                return step
-        raise KeyError(step_id)
+        return self._index.steps[step_id]
 
     def workflow(self, number: int) -> Workflow:
-        for workflow in self.workflows:
-            if workflow.number == number:
-                return workflow
-        raise KeyError(number)
+        return self._index.workflows[number]
 
     def process_for(self, call_type: str) -> Process | None:
-        return next((p for p in self.processes.values() if p.trigger == call_type), None)
+        return self._index.triggered.get(call_type)
+
+    @cached_property
+    def _index(self) -> _Index:
+        # The engine looks steps, workflows and processes up on every step of every call. A
+        # model is not changed once read (the loaders build it whole), so the lookups are worked
+        # out once, on first use, keeping the first match where the lists would have found it
+        # first. Not a field: the model's data stays what the files say.
+        index = _Index({}, {}, {})
+        for process in self.processes.values():
+            index.triggered.setdefault(process.trigger, process)
+            for step in process.steps:
+                index.steps.setdefault(step.id, step)
+        for workflow in self.workflows:
+            index.workflows.setdefault(workflow.number, workflow)
+        return index
 
     def path(self, workflow: Workflow) -> list[PathStep]:
         """The steps a workflow walks, in order. Processes or steps the model lacks are skipped;
