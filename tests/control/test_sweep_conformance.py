@@ -8,8 +8,9 @@ from datetime import timedelta
 import pytest
 from django.db import connection
 
-from tests.control.conftest import MONDAY
+from tests.control.conftest import MODEL, MONDAY
 from usm.calls import services
+from usm.calls.models import Call, CallEvent
 from usm.control.models import WorkflowCheckRecord
 from usm.control.services import record_workflow_checks
 from usm.control.sweep import sweep
@@ -33,6 +34,9 @@ def test_a_sweep_checks_each_ended_workflow_once(staff, walk):
         "passed_over": 0,
         "failed": 0,
         "more": False,
+        "through": CallEvent.objects.order_by("pk").last().pk,
+        "retry": 0,
+        "deferred": False,
     }
     assert kept() == {r.pk for r in ended} | {aborted.pk}
     # Nothing ended since: the next sweep checks nothing, and keeps what it had.
@@ -47,15 +51,23 @@ def test_a_sweep_checks_each_ended_workflow_once(staff, walk):
     assert again.as_dict()["workflows_checked"]["checked"] == 1
 
 
-def test_a_check_made_by_another_checker_is_made_again(walk):
-    first, second = walk(4), walk(5)
+def test_a_check_made_by_another_checker_is_made_again(walk, monkeypatch):
+    from usm.control import conformance
+
+    first = walk(4)
+    walk(5)
     record_workflow_checks()
     WorkflowCheckRecord.objects.filter(root=first).update(
         checked_with="an older checker", result={"not": "a check"}
     )
-    assert record_workflow_checks().checked == 1
+    # Given the calls to look at, a round finds the stale check among them.
+    assert record_workflow_checks(Call.objects.all()).checked == 1
     assert WorkflowCheckRecord.objects.get(root=first).result["root"] == first.number
-    assert WorkflowCheckRecord.objects.get(root=second).checked_with != "an older checker"
+    # A new checker revision: the sweep's round starts over and makes every check again.
+    monkeypatch.setattr(conformance, "CHECKER_REVISION", conformance.CHECKER_REVISION + 1)
+    assert record_workflow_checks().checked == 2
+    made_with = set(WorkflowCheckRecord.objects.values_list("checked_with", flat=True))
+    assert made_with == {conformance.checked_with(MODEL)}
 
 
 def test_a_round_stops_at_its_limit_and_the_next_goes_on(walk):

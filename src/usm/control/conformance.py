@@ -22,6 +22,11 @@ in the background (`usm.control.services.record_workflow_checks`, run by every S
 view only reads them; an ended workflow not yet checked is counted as awaiting its check, never
 as conforming or not. A record made with another process model or checker revision
 (`checked_with`) counts as missing and is made again.
+
+The sweep finds the workflows to check from the event log, not the register: a workflow's last
+call ends by an event carrying the workflow's root, and a call never reopens, so the roots with
+events after the conformance mark (`ConformanceMark`), less those with a current check
+(`unchecked_among`), are all that can have ended unchecked since the last sweep.
 """
 
 from __future__ import annotations
@@ -31,7 +36,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
 
 from usm.calls.models import Call, CallEvent
 from usm.control.periods import Period
@@ -100,6 +105,16 @@ class WorkflowCheck:
 
     def deviating_calls(self) -> set[str]:
         return {d.call for d in self.deviations}
+
+    def summary(self) -> dict:
+        """What a period's figures add up, kept beside the record (`WorkflowCheckRecord`)."""
+        return {
+            "workflow": self.workflow,
+            "aborted": self.aborted,
+            "conforming": self.conforming,
+            "with_repeats": bool(self.repeats),
+            "deviations": len(self.deviations),
+        }
 
     def as_record(self) -> dict:
         return {
@@ -509,6 +524,20 @@ def unchecked(calls: QuerySet[Call], made_with: str) -> QuerySet[Call]:
     )
 
 
+def unchecked_among(ids: Iterable[int], made_with: str) -> list[int]:
+    """`unchecked` among the calls `ids`, lowest first. Asked CHUNK ids at a time: given the
+    ids themselves (not a subquery the planner cannot size), PostgreSQL looks each call, its
+    check and its workflow's calls up by key instead of scanning the register."""
+    ids = sorted(set(ids))
+    return [
+        pk
+        for chunk in _chunks(ids)
+        for pk in unchecked(Call.objects.filter(pk__in=chunk), made_with)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    ]
+
+
 def replay(
     model: ProcessModel, roots: list[tuple[int, int | None]]
 ) -> Iterator[tuple[int, WorkflowCheck]]:
@@ -586,50 +615,32 @@ def _check_by_shape(
     return check
 
 
-def checks(
-    calls: QuerySet[Call],
-    events: QuerySet[CallEvent],
-    period: Period,
-    *,
-    awaiting: Counter | None = None,
-) -> Iterator[WorkflowCheck]:
-    """The kept checks of the workflows whose accepting call (among `calls`) ended in `period`,
-    a chunk at a time so that memory stays bounded. Nothing is replayed here: the worker's sweep
-    (or `usm control conformance`) keeps the checks. An ended workflow with no current check is
-    counted in `awaiting["workflows"]` instead; `events` is not read, the checks having been made
-    from each workflow's whole log."""
+def _kept_in(calls: QuerySet[Call], period: Period, made_with: str):
+    """The current kept checks of the workflows whose accepting call (among `calls`) ended in
+    `period`, and those ended workflows."""
     from usm.control.models import WorkflowCheckRecord
 
-    made_with = checked_with(reference_model())
-    roots = list(
-        calls.filter(
-            accepting=True,
-            status__in=ENDED,
-            closed_at__gte=period.start,
-            closed_at__lt=period.end,
-        )
-        .order_by("closed_at", "pk")
-        .values_list("pk", flat=True)
+    ended = calls.filter(
+        accepting=True, status__in=ENDED, closed_at__gte=period.start, closed_at__lt=period.end
     )
-    for chunk in _chunks(roots):
-        kept = dict(
-            WorkflowCheckRecord.objects.filter(
-                root_id__in=chunk, checked_with=made_with
-            ).values_list("root_id", "result")
-        )
-        missing = [root_id for root_id in chunk if root_id not in kept]
-        if missing and awaiting is not None:
-            # A workflow whose root ended while a call it forked is still open (logs from before
-            # the engine refused that) has not closed: it is not awaiting a check either.
-            still_open = set(
-                Call.objects.filter(root_id__in=missing)
-                .exclude(status__in=ENDED)
-                .values_list("root_id", flat=True)
-            )
-            awaiting["workflows"] += len(set(missing) - still_open)
-        for root_id in chunk:
-            if root_id in kept:
-                yield WorkflowCheck.from_record(kept[root_id])
+    kept = WorkflowCheckRecord.objects.filter(
+        root_id__in=ended.values("pk"), checked_with=made_with
+    )
+    return kept, ended
+
+
+def _listed(kept, wanted: int | None = None) -> Iterator[WorkflowCheck]:
+    """The checks of `kept` in the order their workflows ended, read from their JSON a chunk at
+    a time; `wanted`: stop once that many were read."""
+    read = 0
+    rows = kept.order_by("root__closed_at", "root_id").values_list("result", flat=True)
+    while wanted is None or read < wanted:
+        chunk = list(rows[read : read + CHUNK])
+        for record in chunk:
+            yield WorkflowCheck.from_record(record)
+        read += len(chunk)
+        if len(chunk) < CHUNK:
+            return
 
 
 def _rate(part: int, whole: int) -> float | None:
@@ -642,40 +653,67 @@ def conformance(
     """Conformance of the workflows closed in `period`, as kept: rates per workflow and per
     process, the deviations (the first `limit`), repeats and aborted workflows, and how many
     ended workflows are still awaiting their check (`awaiting_check`), which the figures leave
-    out rather than count as anything."""
+    out rather than count as anything. Nothing is replayed here, and `events` is not read: the
+    worker's sweep (or `usm control conformance`) keeps the checks, made from each workflow's
+    whole log.
+
+    The rates are sums of the summary kept beside each check; only the JSON of the workflows
+    listed is read: every deviating one (the rate per process needs which of its calls
+    deviated), and those with repeats or aborted up to `limit` entries."""
     model = reference_model()
-    per_workflow: dict[int | None, Counter] = defaultdict(Counter)
+    made_with = checked_with(model)
+    kept, ended = _kept_in(calls, period, made_with)
+    per_workflow = {
+        row.pop("workflow"): row
+        for row in kept.order_by()
+        .values("workflow")
+        .annotate(
+            checked=Count("pk", filter=Q(aborted=False)),
+            conforming=Count("pk", filter=Q(conforming=True)),
+            with_repeats=Count("pk", filter=Q(aborted=False, with_repeats=True)),
+            aborted=Count("pk", filter=Q(aborted=True)),
+            deviations=Sum("deviations", default=0),
+        )
+    }
+    totals = Counter()
+    for figures in per_workflow.values():
+        totals.update(figures)
+    judged = kept.filter(aborted=False)
     per_process: dict[str, Counter] = defaultdict(Counter)
-    deviations, repeats, aborted = [], [], []
-    totals: Counter = Counter()
-    awaiting: Counter = Counter()
-    for check in checks(calls, events, period, awaiting=awaiting):
-        figures = per_workflow[check.workflow]
-        if check.aborted:
-            figures["aborted"] += 1
-            totals["aborted"] += 1
-            aborted.extend(
-                {"root": check.root, "workflow": check.workflow, "call": c, "step": s, "reason": r}
-                for c, s, r in check.stopped
-            )
-            continue
-        figures["checked"] += 1
-        totals["checked"] += 1
-        figures["conforming"] += check.conforming
-        totals["conforming"] += check.conforming
-        figures["with_repeats"] += bool(check.repeats)
-        totals["with_repeats"] += bool(check.repeats)
+    for process, count in (
+        Call.objects.filter(root_id__in=judged.values("root_id"))
+        .order_by()
+        .values_list("process")
+        .annotate(Count("pk"))
+    ):
+        per_process[process]["calls"] = per_process[process]["conforming"] = count
+    # The sums say which lists have anything to read.
+    deviating = totals["checked"] > totals["conforming"]
+    deviations = []
+    for check in _listed(judged.filter(conforming=False)) if deviating else ():
         deviant = check.deviating_calls()
         for number, process in check.calls:
-            per_process[process]["calls"] += 1
-            per_process[process]["conforming"] += number not in deviant
-        totals["deviations"] += len(check.deviations)
+            per_process[process]["conforming"] -= number in deviant
         deviations.extend(
             {"root": check.root, "workflow": check.workflow, **vars(d)} for d in check.deviations
         )
-        repeats.extend(
-            {"root": check.root, "call": c, "step": s, "count": n} for c, s, n in check.repeats
+    # Every workflow with repeats has one at least: the first `limit` of them list enough.
+    repeats = [
+        {"root": check.root, "call": c, "step": s, "count": n}
+        for check in (
+            _listed(judged.filter(with_repeats=True), limit) if totals["with_repeats"] else ()
         )
+        for c, s, n in check.repeats
+    ]
+    aborted = []
+    for check in _listed(kept.filter(aborted=True)) if totals["aborted"] and limit else ():
+        if len(aborted) >= limit:
+            break
+        aborted.extend(
+            {"root": check.root, "workflow": check.workflow, "call": c, "step": s, "reason": r}
+            for c, s, r in check.stopped
+        )
+    empty = Counter()
     return {
         "period": period.as_dict(),
         "checked": totals["checked"],
@@ -683,22 +721,23 @@ def conformance(
         "rate": _rate(totals["conforming"], totals["checked"]),
         "with_repeats": totals["with_repeats"],
         "aborted": totals["aborted"],
-        "awaiting_check": awaiting["workflows"],
+        "awaiting_check": unchecked(ended, made_with).count(),
         "workflows": [
             {
                 "workflow": w.number,
                 "name": w.name,
-                "checked": per_workflow[w.number]["checked"],
-                "conforming": per_workflow[w.number]["conforming"],
+                "checked": per_workflow.get(w.number, empty)["checked"],
+                "conforming": per_workflow.get(w.number, empty)["conforming"],
                 "rate": _rate(
-                    per_workflow[w.number]["conforming"], per_workflow[w.number]["checked"]
+                    per_workflow.get(w.number, empty)["conforming"],
+                    per_workflow.get(w.number, empty)["checked"],
                 ),
-                "with_repeats": per_workflow[w.number]["with_repeats"],
-                "aborted": per_workflow[w.number]["aborted"],
+                "with_repeats": per_workflow.get(w.number, empty)["with_repeats"],
+                "aborted": per_workflow.get(w.number, empty)["aborted"],
             }
             for w in model.workflows
         ],
-        "aborted_before_the_fork": per_workflow[None]["aborted"],
+        "aborted_before_the_fork": per_workflow.get(None, empty)["aborted"],
         "processes": [
             {
                 "process": code,

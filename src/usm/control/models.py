@@ -7,7 +7,9 @@ period cheap on a large log. The events not yet tallied are read from the log it
 figures never lag behind it. Conformance keeps one thing, the check of each closed workflow
 (`WorkflowCheckRecord`): a closed workflow's log no longer changes in what the check replays, so
 replaying it on every view of the dashboard would only repeat the same answer. Both are a
-cache of the log, rebuilt from it whenever one is missing or was made by another model version.
+cache of the log, rebuilt from it whenever one is missing or was made by another model version,
+and each has a mark (an event id) saying how far into the log it reaches, so that keeping them
+up to date reads only the events written since.
 """
 
 from datetime import timedelta
@@ -180,6 +182,13 @@ class WorkflowCheckRecord(models.Model):
         max_length=200, help_text="The process model and checker the check was made with"
     )
     result = models.JSONField(help_text="The check: deviations, repeats, calls, where it stopped")
+    # What a period's rates add up, beside the check: summed in SQL, so that a long period reads
+    # `result` only for the workflows it lists (deviating, with repeats, aborted).
+    workflow = models.PositiveSmallIntegerField(null=True, blank=True)
+    aborted = models.BooleanField(default=False)
+    conforming = models.BooleanField(default=False)
+    with_repeats = models.BooleanField(default=False)
+    deviations = models.PositiveIntegerField(default=0)
 
     def __str__(self):
         return f"conformance of workflow {self.root_id}"
@@ -207,6 +216,28 @@ class DayTally(TenantModel):
 
     def __str__(self):
         return f"tally of {self.day}"
+
+
+class ConformanceMark(models.Model):
+    """How far the kept conformance checks reach in the event log: every workflow ended by an
+    event with an id up to `through` has a check kept made `checked_with`, or is in `retry`.
+    One row, moved by `record_workflow_checks`; a round reads only the events after it.
+
+    An event id, not a time, because ids are what the log is committed in order of (see
+    `usm.control.services._committed_through`); a workflow's last call ends by an event that has
+    the workflow's root, so every ended workflow has its root among the events of some range of
+    ids. A check made with another model or checker makes the mark start over from 0."""
+
+    through = models.BigIntegerField(default=0)
+    checked_with = models.CharField(max_length=200, blank=True)
+    retry = models.JSONField(
+        default=list,
+        help_text="Accepting calls below the mark whose workflow is still to check: its replay "
+        "failed, or another worker held it at the time",
+    )
+
+    def __str__(self):
+        return f"workflows checked through event {self.through}"
 
 
 class EventTallyMark(models.Model):

@@ -19,6 +19,7 @@ from usm.control import conformance, tallies
 from usm.control.models import (
     DEFAULT_MANAGER_DELAY,
     DEFAULT_WARNING_FRACTION,
+    ConformanceMark,
     DayTally,
     EscalationPolicy,
     EventTallyMark,
@@ -28,11 +29,19 @@ from usm.model import reference_model
 
 logger = logging.getLogger(__name__)
 
+# What a kept check holds besides its result (`WorkflowCheck.summary`), replaced with it.
+SUMMARY_FIELDS = ("workflow", "aborted", "conforming", "with_repeats", "deviations")
 # Workflows checked per transaction. Each batch is a handful of statements whatever its size;
 # on SQLite the batch holds the write lock while it is replayed, so it stays well under a second.
 CHECK_BATCH = 500
-# Batches of workflows to check found by one query.
+# Batches of workflows to check found by one query (a round given its calls).
 PAGE = 20
+# Event ids a round reads at a time for the workflows ended since the last round: the events of
+# a few thousand workflows.
+CHECK_WINDOW = 100_000
+# Workflows listed to retry at most (`ConformanceMark.retry`). Past it the mark waits where it is
+# rather than the list growing without bound when replays keep failing.
+RETRY_KEPT = 1_000
 # Event ids read per statement, and written to the tallies per transaction (the figures of
 # WRITE_EVERY events held in memory meanwhile: some tens of megabytes at most).
 TALLY_BATCH = 100_000
@@ -75,12 +84,19 @@ class WorkflowChecking:
     """What one round of `record_workflow_checks` did."""
 
     checked: int = 0
-    # Claimed by another worker at the same moment (PostgreSQL): that worker checks them.
+    # Held by another worker at the same moment (PostgreSQL): that worker checks them.
     passed_over: int = 0
-    # Left unchecked because replaying their batch failed (logged); tried again next round.
+    # Left unchecked because their replay failed (logged); tried again next round.
     failed: int = 0
     # Stopped at the limit with workflows still to check.
     more: bool = False
+    # A round over the whole register: the conformance mark after it (the event id up to which
+    # every ended workflow is checked or listed to retry), how many are listed to retry, and
+    # whether it found the event log being written in bulk (PostgreSQL) and left it all to the
+    # next round.
+    through: int = 0
+    retry: int = 0
+    deferred: bool = False
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -91,48 +107,95 @@ def record_workflow_checks(
     *,
     batch: int | None = None,
     limit: int | None = None,
+    events: int | None = None,
     progress: Callable[[WorkflowChecking], None] | None = None,
 ) -> WorkflowChecking:
-    """Check the ended workflows (accepting calls among `calls`, default every provider's) that
-    have no current kept check, and keep the checks: `batch` workflows per transaction, at most
-    `limit` in all (`batch` default: CHECK_BATCH). Safe to run in several workers at once: a batch claims its accepting calls
-    with `SELECT ... FOR UPDATE SKIP LOCKED` and, holding them, looks again for checks another
-    worker kept meanwhile, so no workflow is checked twice. `progress` is called after each
-    batch."""
-    batch = batch or CHECK_BATCH
-    model = reference_model()
-    made_with = conformance.checked_with(model)
-    left = conformance.unchecked(Call.objects.all() if calls is None else calls, made_with)
-    report = WorkflowChecking()
+    """Check the ended workflows that have no current kept check, and keep the checks: `batch`
+    workflows per transaction (default CHECK_BATCH), at most `limit` checked or failed in all.
+    `progress` is called after each batch.
+
+    Without `calls`, the workflows ended since the last round: those whose root has events after
+    the conformance mark (`ConformanceMark`), which the round then moves on, so a round with
+    nothing new to check reads nothing but the mark; at most `events` ids past the mark are read
+    (then `more` is set: a mark started over on a large log catches up over several rounds).
+    With `calls`, the workflows of those accepting calls, found by walking them all (the mark is
+    neither read nor moved).
+
+    Safe to run in several workers at once: a batch claims its accepting calls with
+    `SELECT ... FOR UPDATE SKIP LOCKED` and, holding them, looks again for checks another
+    worker kept meanwhile, so no workflow is checked twice."""
+    checking = _Checking(batch or CHECK_BATCH, limit, progress)
+    if calls is None:
+        return _check_since_mark(checking, events)
+    left = conformance.unchecked(calls, checking.made_with)
     after = 0
-    # Through the register in key order, a page of batches per query, each query starting where
-    # the last one stopped: a whole pass walks the register once.
-    while True:
-        wanted = (
-            batch * PAGE if limit is None else min(batch * PAGE, max(limit - report.checked, 1))
-        )
+    # Through the accepting calls in key order, a page of batches per query, each query starting
+    # where the last one stopped: a whole pass walks them once.
+    while not checking.report.more:
+        wanted = checking.batch * PAGE
+        if limit is not None:
+            wanted = min(wanted, max(checking.room(), 1))
         page = list(left.filter(pk__gt=after).order_by("pk").values_list("pk", flat=True)[:wanted])
         if not page:
-            return report
+            break
         after = page[-1]
+        checking.check(page)
+    return checking.report
+
+
+class _Checking:
+    """One round's batches: its limit, what it found, and which workflows it left unchecked."""
+
+    def __init__(self, batch: int, limit: int | None, progress):
+        self.model = reference_model()
+        self.made_with = conformance.checked_with(self.model)
+        self.batch, self.limit, self.progress = batch, limit, progress
+        self.report = WorkflowChecking()
+
+    def room(self) -> int:
+        return self.limit - self.report.checked - self.report.failed
+
+    def check(self, ids: list[int]) -> set[int]:
+        """Check the workflows of the accepting calls `ids` (none checked yet, lowest first), a
+        batch per transaction. Returns those left unchecked: held by another worker, failed, or
+        past the limit (which sets `report.more`)."""
+        left: set[int] = set()
         position = 0
-        while position < len(page):
-            room = batch if limit is None else min(batch, limit - report.checked)
+        while position < len(ids):
+            room = self.batch if self.limit is None else min(self.batch, self.room())
             if room <= 0:
-                report.more = True
-                return report
-            ids = page[position : position + room]
-            position += len(ids)
+                self.report.more = True
+                return left.union(ids[position:])
+            part = ids[position : position + room]
+            position += len(part)
+            left |= self._check_part(part)
+            if self.progress is not None:
+                self.progress(self.report)
+        return left
+
+    def _check_part(self, ids: list[int]) -> set[int]:
+        try:
+            return _check_batch(self.model, self.made_with, ids, self.report)
+        except Exception:  # an unreadable log must not stop the workflows after it
+            logger.exception("checking the workflows of calls %s to %s failed", ids[0], ids[-1])
+        if len(ids) == 1:
+            self.report.failed += 1
+            return set(ids)
+        # Nor the others of its batch: each is tried alone, and only what fails alone is left.
+        left = set()
+        for root_id in ids:
             try:
-                _check_batch(model, made_with, ids, report)
-            except Exception:  # an unreadable log must not stop the workflows after it
-                logger.exception("checking the workflows of calls %s to %s failed", ids[0], ids[-1])
-                report.failed += len(ids)
-            if progress is not None:
-                progress(report)
+                left |= _check_batch(self.model, self.made_with, [root_id], self.report)
+            except Exception as exc:
+                logger.warning("the workflow of call %s could not be checked: %r", root_id, exc)
+                self.report.failed += 1
+                left.add(root_id)
+        return left
 
 
-def _check_batch(model, made_with: str, ids: list[int], report: WorkflowChecking) -> None:
+def _check_batch(model, made_with: str, ids: list[int], report: WorkflowChecking) -> set[int]:
+    """Check the workflows of `ids` in one transaction; the ids left unchecked (held by another
+    worker, or not yet ended after all)."""
     with transaction.atomic():
         claimed = list(
             Call.objects.select_for_update(skip_locked=True)
@@ -140,7 +203,6 @@ def _check_batch(model, made_with: str, ids: list[int], report: WorkflowChecking
             .order_by("pk")
             .values_list("pk", "workflow")
         )
-        report.passed_over += len(ids) - len(claimed)
         # A statement of its own, after the lock: what another worker kept before letting go.
         done = set(
             WorkflowCheckRecord.objects.filter(
@@ -148,7 +210,12 @@ def _check_batch(model, made_with: str, ids: list[int], report: WorkflowChecking
             ).values_list("root_id", flat=True)
         )
         fresh = [
-            WorkflowCheckRecord(root_id=root_id, checked_with=made_with, result=check.as_record())
+            WorkflowCheckRecord(
+                root_id=root_id,
+                checked_with=made_with,
+                result=check.as_record(),
+                **check.summary(),
+            )
             for root_id, check in conformance.replay(
                 model, [(pk, workflow) for pk, workflow in claimed if pk not in done]
             )
@@ -158,9 +225,100 @@ def _check_batch(model, made_with: str, ids: list[int], report: WorkflowChecking
             fresh,
             update_conflicts=True,
             unique_fields=["root"],
-            update_fields=["checked_with", "result"],
+            update_fields=["checked_with", "result", *SUMMARY_FIELDS],
         )
     report.checked += len(fresh)
+    report.passed_over += len(ids) - len(claimed)
+    return set(ids) - done - {record.root_id for record in fresh}
+
+
+def _check_since_mark(checking: _Checking, events: int | None) -> WorkflowChecking:
+    """The round without `calls` (see `record_workflow_checks`): first the workflows listed to
+    retry, then the events after the mark, a window of CHECK_WINDOW ids at a time up to the
+    highest id committed (at most `events` ids in all). Every workflow that ended did so by an
+    event with its root, so the accepting calls with events in a window, less those checked
+    already, are the window's workflows to check.
+    Once they are checked (or listed to retry), the mark moves to the window's end; stopping at
+    the limit leaves it at the window's start, and the next round looks at that window again."""
+    report, made_with = checking.report, checking.made_with
+    try:
+        newest = _committed_through()
+    except OperationalError:  # the lock timed out: events are being written in bulk
+        report.deferred = True
+        return report
+    mark = _conformance_mark(made_with)
+    report.through, report.retry = mark.through, len(mark.retry)
+    to_retry: set[int] = set()
+    resolved: set[int] = set()
+    if mark.retry:
+        to_retry = checking.check(conformance.unchecked_among(mark.retry, made_with))
+        resolved = set(mark.retry) - to_retry
+    unsaved = bool(resolved)
+    start = began = mark.through
+    while start < newest and not report.more:
+        if events is not None and start - began >= events:
+            report.more = True
+            break
+        # Ids have gaps (a write rolled back used some): a window begins at the next event.
+        following = (
+            CallEvent.objects.filter(pk__gt=start).order_by("pk").values_list("pk", flat=True)[0]
+        )
+        end = min(newest, following - 1 + CHECK_WINDOW)
+        roots = (
+            CallEvent.objects.filter(pk__gt=start, pk__lte=end)
+            .order_by()
+            .values_list("root_id", flat=True)
+            .distinct()
+        )
+        due = conformance.unchecked_among(roots, made_with)
+        left = checking.check(due)
+        if report.more:
+            break
+        if left:
+            # Passed over while another worker held them: by now it has mostly kept them.
+            left = set(conformance.unchecked_among(left, made_with))
+        if len(to_retry | left) > RETRY_KEPT:
+            logger.warning(
+                "%s workflows could not be checked; the conformance mark stays at event %s "
+                "until they can be",
+                len(to_retry | left),
+                start,
+            )
+            break
+        to_retry |= left
+        mark = _move_mark(made_with, end, to_retry, resolved)
+        report.through, start, unsaved = end, end, False
+    if unsaved:
+        mark = _move_mark(made_with, report.through, to_retry, resolved)
+    report.retry = len(mark.retry)
+    return report
+
+
+def _conformance_mark(made_with: str) -> ConformanceMark:
+    """The mark, started over from 0 when its checks were made with another model or checker
+    (each check is then made again as its window comes)."""
+    mark, _ = ConformanceMark.objects.get_or_create(pk=1)
+    if mark.checked_with != made_with:
+        with transaction.atomic():
+            mark = ConformanceMark.objects.select_for_update().get(pk=1)
+            if mark.checked_with != made_with:
+                mark.through, mark.checked_with, mark.retry = 0, made_with, []
+                mark.save()
+    return mark
+
+
+def _move_mark(made_with: str, through: int, to_retry: set[int], resolved: set[int]):
+    """Move the mark to `through` (never back: another worker may have gone further), adding
+    `to_retry` to its list and dropping `resolved` (checked since). Both are sets of accepting
+    calls found unchecked or checked, so adding or dropping them again is harmless."""
+    with transaction.atomic():
+        mark = ConformanceMark.objects.select_for_update().get(pk=1)
+        if mark.checked_with != made_with:  # another model or checker started it over meanwhile
+            return mark
+        mark.through = max(mark.through, through)
+        mark.retry = sorted((set(mark.retry) - resolved) | to_retry)
+        mark.save(update_fields=["through", "retry"])
+    return mark
 
 
 @dataclass

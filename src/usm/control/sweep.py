@@ -18,10 +18,12 @@ One sweep, at instant `now`:
 4. tally: the events written since the last sweep are added to the day tallies the KPIs read
    (`usm.control.services.keep_event_tallies`), at most TALLIES_PER_SWEEP of them.
 5. check: the workflows that ended since the last sweep are checked against their templates and
-   the checks kept (`usm.control.services.record_workflow_checks`), at most CHECKS_PER_SWEEP of
-   them so that a register checked for the first time does not hold up the next sweep's
-   deadlines; the rest follow in the sweeps after it. Last, because deadlines cannot wait and
-   conformance can.
+   the checks kept (`usm.control.services.record_workflow_checks`): those with events written
+   after the conformance mark, which then moves on, so the stage costs what was written since,
+   not the register. At most CHECKS_PER_SWEEP workflows and CHECK_EVENTS_PER_SWEEP event ids,
+   so that a register checked for the first time does not hold up the next sweep's deadlines;
+   the rest follow in the sweeps after it. Last, because deadlines cannot wait and conformance
+   can.
 
 Calls on hold are skipped: their clock stands still until they are released, which moves their
 due times.
@@ -62,6 +64,9 @@ WARNED, BREACHED, ESCALATED = 1, 2, 3
 BATCH = 200
 # At a few thousand workflows a second, a few seconds of every sweep.
 CHECKS_PER_SWEEP = 10_000
+# Event ids the check reads past its mark per sweep (a second or two): a mark started over on a
+# large log (a new model or checker, or the first sweep after an upgrade) catches up over several.
+CHECK_EVENTS_PER_SWEEP = 2_000_000
 # Events added to the day tallies per sweep: a register tallied for the first time catches up
 # over several sweeps.
 TALLIES_PER_SWEEP = 500_000
@@ -109,7 +114,7 @@ def sweep(
         _act(ids, report, policies)
     deliver(report)
     report.tallies = keep_event_tallies(limit=TALLIES_PER_SWEEP)
-    report.conformance = record_workflow_checks(limit=checks)
+    report.conformance = record_workflow_checks(limit=checks, events=CHECK_EVENTS_PER_SWEEP)
     return report
 
 
