@@ -10,7 +10,7 @@ import pytest
 from django.db import OperationalError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 
-from tests.control.conftest import MODEL, MONDAY
+from tests.control.conftest import MODEL, MONDAY, two_workers_at_once
 from usm.calls.models import Call, CallEvent
 from usm.control import conformance, services
 from usm.control.models import ConformanceMark, WorkflowCheckRecord
@@ -243,23 +243,7 @@ def test_two_workers_from_the_mark_check_each_workflow_once(walk, replays, monke
             yield found
 
     monkeypatch.setattr(conformance, "replay", slowly)
-    start, reports, errors = threading.Barrier(2), [], []
-
-    def work():
-        try:
-            start.wait()
-            reports.append(record_workflow_checks(batch=3))
-        except Exception as exc:  # reported below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    workers = [threading.Thread(target=work) for _ in range(2)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join(60)
-    assert errors == []
+    reports = two_workers_at_once(lambda: record_workflow_checks(batch=3))
     assert replays == {r.pk: 1 for r in roots}
     assert sum(r.checked for r in reports) == 16
     assert kept() == {r.pk for r in roots}

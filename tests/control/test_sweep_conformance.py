@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from django.db import connection
 
-from tests.control.conftest import MODEL, MONDAY
+from tests.control.conftest import MODEL, MONDAY, two_workers_at_once
 from usm.calls import services
 from usm.calls.models import Call, CallEvent
 from usm.control.models import WorkflowCheckRecord
@@ -125,23 +125,7 @@ def test_two_workers_at_once_check_each_workflow_once(walk, monkeypatch):
             yield root_id, check
 
     monkeypatch.setattr(conformance, "replay", counted)
-    start, reports, errors = threading.Barrier(2), [], []
-
-    def work():
-        try:
-            start.wait()
-            reports.append(record_workflow_checks(batch=3))
-        except Exception as exc:  # reported below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    workers = [threading.Thread(target=work) for _ in range(2)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join(60)
-    assert errors == []
+    reports = two_workers_at_once(lambda: record_workflow_checks(batch=3))
     assert replayed == {r.pk: 1 for r in roots}
     assert sum(r.checked for r in reports) == 16
     assert kept() == {r.pk for r in roots}
