@@ -128,7 +128,7 @@ class Tally:
 
     @classmethod
     def of(cls, queryset: QuerySet, *fields: str) -> Tally:
-        return cls(list(queryset.order_by().values(*fields).annotate(n=Count("pk"))))
+        return cls(list(queryset.order_by().values(*fields).annotate(n=Count("*"))))
 
     @classmethod
     def counting(cls, keys: Iterable[tuple], *fields: str) -> Tally:
@@ -157,6 +157,49 @@ class Tally:
         return (row for row in self.rows if all(row[f] == v for f, v in where.items()))
 
 
+@dataclass(frozen=True)
+class Ended:
+    """The calls that ended in the period, read in one pass over their range of the end-time
+    index, which every figure of ended calls shares: their counts by process, status, workflow
+    and whether they accepted it; the lead times of the closed ones (call and workflow lead
+    times); and the closed workflows, as (id, workflow, registration in epoch seconds) of their
+    accepting calls, for first-time-right. Three statements over the same range read it three
+    times."""
+
+    counts: Tally
+    leads: Durations
+    closed_roots: list[tuple]
+
+    FIELDS = ("process", "status", "accepting", "workflow")
+
+    @classmethod
+    def read(cls, ended: QuerySet[Call]) -> Ended:
+        rows = plain_rows(
+            ended.order_by()
+            .annotate(
+                val=seconds_between("created_at", "closed_at"),
+                registered=EpochSeconds(F("created_at")),
+            )
+            .values_list("val", "registered", "pk", *cls.FIELDS)
+        )
+        counts = Tally.counting((row[3:] for row in rows), *cls.FIELDS)
+        # The lead time as the database computed it, split as Durations.read would read it.
+        closed = [row for row in rows if row[4] == "closed"]
+        leads = Durations(
+            [
+                (val, process, workflow, accepting)
+                for val, _, _, process, _, accepting, workflow in closed
+            ],
+            ("process", "workflow", "accepting"),
+        )
+        roots = [
+            (pk, workflow, registered)
+            for _, registered, pk, _, _, accepting, workflow in closed
+            if accepting and workflow is not None
+        ]
+        return cls(counts, leads, roots)
+
+
 def _rate(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
 
@@ -178,6 +221,52 @@ def open_at(calls: QuerySet[Call], moment: datetime) -> QuerySet[Call]:
     still_open = before.filter(closed_at__isnull=True).order_by().values("pk")
     ended_later = before.filter(closed_at__gte=moment).order_by().values("pk")
     return calls.filter(pk__in=still_open.union(ended_later, all=True))
+
+
+@dataclass(frozen=True)
+class Backlog:
+    """The calls open at `moment` (as `open_at` finds them) with their ages and whether each is a
+    known error, and the accepting calls open now per workflow (a workflow's "open"), in one
+    statement: the still-open calls are one range of the end-time index that both need, and the
+    calls ended after `moment` another. Each row is read once, where a look-up by id of the
+    ranges' ids reads it twice."""
+
+    counts: Tally
+    ages: Durations
+    open_roots: dict
+
+    @classmethod
+    def read(cls, calls: QuerySet[Call], moment: datetime) -> Backlog:
+        registered = Coalesce("created_at", "created_at")  # see open_at
+        columns = {
+            "age": seconds_until("created_at", moment),
+            "known_error": _known_error(moment),
+            "before": Case(When(created_at__lt=moment, then=Value(1)), default=Value(0)),
+        }
+        fields = ("age", "known_error", *BACKLOG_FIELDS, "accepting", "workflow", "before")
+        still_open = (
+            calls.filter(closed_at__isnull=True)
+            .order_by()
+            .annotate(**columns, now_open=Value(1))
+            .values_list(*fields, "now_open")
+        )
+        ended_later = (
+            calls.alias(registered=registered)
+            .filter(registered__lt=moment, closed_at__gte=moment)
+            .order_by()
+            .annotate(**columns, now_open=Value(0))
+            .values_list(*fields, "now_open")
+        )
+        rows = plain_rows(still_open.union(ended_later, all=True))
+        at_moment = [row for row in rows if row[-2]]
+        counts = Tally.counting(
+            (row[1 : 2 + len(BACKLOG_FIELDS)] for row in at_moment),
+            "known_error",
+            *BACKLOG_FIELDS,
+        )
+        ages = Durations([(row[0], row[2]) for row in at_moment], ("process",))
+        open_roots = Counter(row[-3] for row in rows if row[-1] and row[-4])
+        return cls(counts, ages, dict(open_roots))
 
 
 def kpis(
@@ -214,32 +303,18 @@ def kpis(
         "accepting",
         "workflow",
     )
-    ended = calls.filter(_in(period, "closed_at"))
-    ended_counts = Tally.of(ended, "process", "status", "accepting", "workflow")
-    closed = ended.filter(status="closed")
-    # The backlog is read once, its counts and ages both taken from the rows.
-    backlog = plain_rows(
-        open_at(calls, moment)
-        .order_by()
-        .annotate(age=seconds_until("created_at", moment), known_error=_known_error(moment))
-        .values_list("age", "known_error", *BACKLOG_FIELDS)
-    )
-    backlog_counts = Tally.counting((row[1:] for row in backlog), "known_error", *BACKLOG_FIELDS)
-    ages = Durations([(age, process) for age, _, process, *_ in backlog], ("process",))
+    ended = Ended.read(calls.filter(_in(period, "closed_at")))
+    ended_counts = ended.counts
+    backlog = Backlog.read(calls, moment)
+    backlog_counts, ages = backlog.counts, backlog.ages
     if kept is None:
         logged = Tally(counted_rows(events.filter(_in(period, "at"))))
     else:
         logged = Tally(kept.counts + [row for part in kept.untallied for row in counted_rows(part)])
-    # Call and workflow lead times (closed calls of the period): one read.
-    leads = Durations.read(
-        closed, seconds_between("created_at", "closed_at"), "process", "workflow", "accepting"
-    )
-
-    roots = calls.filter(accepting=True)
-    closed_roots = roots.filter(_in(period, "closed_at"), status="closed", workflow__isnull=False)
+    leads = ended.leads
     completion_count = logged.total(kind="step_completed")
     repeat_count = logged.total(kind="repeated")
-    ftr = first_time_right(closed_roots, all_events, period.end)
+    ftr = first_time_right(ended.closed_roots, all_events, period.end)
 
     return {
         "period": period.as_dict(),
@@ -262,7 +337,9 @@ def kpis(
             "breaches": _breach_totals(logged),
         },
         "processes": _per_process(registered, ended_counts, backlog_counts, logged, leads, ages),
-        "workflows": _per_workflow(registered, ended_counts, roots, leads, ftr["by_workflow"]),
+        "workflows": _per_workflow(
+            registered, ended_counts, backlog.open_roots, leads, ftr["by_workflow"]
+        ),
         "steps": _per_step(all_events, events, logged, period, kept, sliced=bool(where.as_dict())),
         "forks": forks_taken(logged),
         "services": _per_party(registered, backlog_counts, "service_id", "service"),
@@ -306,19 +383,17 @@ def _own_events(**lookups) -> QuerySet[CallEvent]:
     return CallEvent.objects.filter(**lookups)
 
 
-def first_time_right(closed_roots: QuerySet[Call], events: QuerySet[CallEvent], until) -> dict:
-    """Of the workflows closed before `until` (their accepting calls in `closed_roots`), how
-    many went through without any of their calls repeating a step (`events`: the reader's whole
-    log, unsliced: a repeat by any call of the workflow counts).
+def first_time_right(roots: list[tuple], events: QuerySet[CallEvent], until) -> dict:
+    """Of the workflows closed before `until` (`roots`: their accepting calls as (id, workflow,
+    registration in epoch seconds), `Ended.closed_roots`), how many went through without any of
+    their calls repeating a step (`events`: the reader's whole log, unsliced: a repeat by any
+    call of the workflow counts).
 
     A workflow's events lie between its registration and its close, so its repeats are among
     the repeats logged from the earliest registration of these workflows to `until`: one range
     of the log's index by kind and time, where a look-up per workflow would be thousands."""
     # Registration read as a number, not a timestamp per row to convert; a MIN() in the database
     # instead leads PostgreSQL to walk the registration index from the register's first call.
-    roots = list(
-        closed_roots.order_by().values_list("pk", "workflow", EpochSeconds(F("created_at")))
-    )
     repeated: set[int] = set()
     if roots:
         # A second's margin for the float's rounding: the range may only grow.
@@ -340,10 +415,9 @@ def first_time_right(closed_roots: QuerySet[Call], events: QuerySet[CallEvent], 
     }
 
 
-def _per_workflow(registered, ended, roots, leads: Durations, ftr_by_workflow) -> list:
+def _per_workflow(registered, ended, open_roots: dict, leads: Durations, ftr_by_workflow) -> list:
     started = registered.by("workflow", accepting=True)
     dropped = ended.by("workflow", accepting=True, status="aborted")
-    open_roots = _counts(roots.filter(closed_at__isnull=True), "workflow")
     lead_of = leads.by("workflow", **DECIDED_ROOTS)
     found = []
     for workflow in reference_model().workflows:
@@ -534,37 +608,52 @@ def sla_compliance(
     calls: QuerySet[Call], period: Period, as_of: datetime, by: tuple[str, ...]
 ) -> dict:
     """Per value of the fields `by`, and per deadline: met, missed, pending and the compliance
-    rate (met of those settled) of the calls whose deadline fell in the period."""
-    found: dict = {}
+    rate (met of those settled) of the calls whose deadline fell in the period.
+
+    Both deadlines in one statement over the calls either of whose deadlines fell in the period
+    (the two ranges of the due-time indexes, OR-ed), each deadline's counts restricted to its own
+    range: most calls have both deadlines in the same period, and a statement per deadline reads
+    each of them twice."""
+    due_in = {which: _in(period, f"{which}_due") for which in DEADLINES}
+    counts = {}
     for which in DEADLINES:
         due, done = f"{which}_due", DONE_FIELD[which]
-        settled = calls.exclude(status="aborted").filter(_in(period, due))
-        rows = (
-            settled.order_by()
-            .values(*by)
-            .annotate(
-                met=Count("pk", filter=Q(**{f"{done}__lte": F(due)})),
-                missed=Count(
-                    "pk",
-                    filter=Q(**{f"{done}__gt": F(due)})
-                    | Q(**{f"{done}__isnull": True, f"{due}__lt": as_of}),
-                ),
-                pending=Count("pk", filter=Q(**{f"{done}__isnull": True, f"{due}__gte": as_of})),
-            )
+        counts[f"{which}_met"] = Count("pk", filter=due_in[which] & Q(**{f"{done}__lte": F(due)}))
+        counts[f"{which}_missed"] = Count(
+            "pk",
+            filter=due_in[which]
+            & (Q(**{f"{done}__gt": F(due)}) | Q(**{f"{done}__isnull": True, f"{due}__lt": as_of})),
         )
-        for row in rows:
-            key = tuple(row[f] for f in by) if len(by) > 1 else row[by[0]]
-            found.setdefault(key, {})[which] = {
-                "met": row["met"],
-                "missed": row["missed"],
-                "pending": row["pending"],
-                "rate": _rate(row["met"], row["met"] + row["missed"]),
-            }
-    empty = {"met": 0, "missed": 0, "pending": 0, "rate": None}
-    for figures in found.values():
+        counts[f"{which}_pending"] = Count(
+            "pk", filter=due_in[which] & Q(**{f"{done}__isnull": True, f"{due}__gte": as_of})
+        )
+    settled = calls.exclude(status="aborted").filter(_either_due_in(calls, due_in))
+    found: dict = {}
+    for row in settled.order_by().values(*by).annotate(**counts):
+        key = tuple(row[f] for f in by) if len(by) > 1 else row[by[0]]
+        figures = found.setdefault(key, {})
         for which in DEADLINES:
-            figures.setdefault(which, dict(empty))
+            met, missed = row[f"{which}_met"], row[f"{which}_missed"]
+            figures[which] = {
+                "met": met,
+                "missed": missed,
+                "pending": row[f"{which}_pending"],
+                "rate": _rate(met, met + missed),
+            }
     return found
+
+
+def _either_due_in(calls: QuerySet[Call], due_in: dict[str, Q]) -> Q:
+    """The calls with either deadline in the period. PostgreSQL ORs the two index ranges into one
+    bitmap and reads each table page once. SQLite's own OR of two indexes is a choice its planner
+    drops for a scan of the provider's whole entries when some index leads with the provider and
+    its statistics are missing or old (an index added by an upgrade): the ids are taken from
+    the two ranges instead, each read from its index alone, and each row is then found by id."""
+    if connection.vendor == "postgresql":
+        return due_in["response"] | due_in["resolution"]
+    either = calls.filter(due_in["response"]).order_by().values("pk")
+    either = either.union(calls.filter(due_in["resolution"]).order_by().values("pk"))
+    return Q(pk__in=either)
 
 
 def sla_by_agreement(calls, events, period: Period, as_of: datetime) -> list:
