@@ -1,15 +1,13 @@
 """The SLA sweep: breaches recorded once, warnings and escalations once per level, business
 time for the warning, held calls left alone, several sweeps at once, and the worker."""
 
-import threading
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core.management import call_command
-from django.db import connection
 
-from tests.control.conftest import MONDAY, register
+from tests.control.conftest import MONDAY, register, two_workers_at_once
 from usm.calls import services
 from usm.calls.models import CallEvent
 from usm.control.models import DeadlineWatch, EscalationPolicy, Notification, WorkflowCheckRecord
@@ -144,23 +142,8 @@ def test_two_sweeps_at_once_record_and_escalate_once(desk, staff, manager, mailo
     incidents = [register(desk, staff, "incident", at(7)) for _ in range(12)]
     # At 10:30: the response (08:00) was missed and escalated (10:00); the resolution (11:00)
     # is past its warning (09:00).
-    now, start, reports, errors = at(10, 30), threading.Barrier(2), [], []
-
-    def run():
-        try:
-            start.wait()
-            reports.append(sweep(now, batch=3))
-        except Exception as exc:  # reported below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    assert errors == []
+    now = at(10, 30)
+    reports = two_workers_at_once(lambda: sweep(now, batch=3))
     breaches = CallEvent.objects.filter(kind="deadline_breached")
     assert Counter(breaches.values_list("call_id", "outcome")) == {
         (i.pk, "response"): 1 for i in incidents
