@@ -1,10 +1,15 @@
 """The MIR over /api/v1/mir: read through the scoping rule, never written."""
 
+import importlib
+from types import SimpleNamespace
+
 import pytest
+from django.db import connection
 from django.test import Client
 
 from usm.api.tokens import issue_token
 from usm.mir.models import MirChange, MirItem
+from usm.mir.values import ReadableJsonEncoder
 from usm.organisation.models import Customer, Person, Requester, Team
 
 from .conftest import create, relate
@@ -140,3 +145,37 @@ def test_without_credentials_401(register):
         assert anonymous.get(path).status_code == 401
     assert anonymous.post(ITEMS, {}, content_type="application/json").status_code == 401
     assert Client(headers={"Authorization": "Bearer usm_wrong"}).get(ITEMS).status_code == 401
+
+
+def test_search_finds_attribute_values_outside_ascii(api_client, register, provider, record):
+    # SQLite keeps JSON as text: written with \u escapes, "Zürich" could not be found by its name.
+    record(provider, create("nas-01", type="storage", attributes={"site": "Zürich Süd"}))
+    assert identifiers(api_client.get(ITEMS, {"q": "zürich"})) == ["nas-01"]
+    assert identifiers(api_client.get(ITEMS, {"q": "Süd"})) == ["nas-01"]
+    item = MirItem.objects.get(provider=provider, identifier="nas-01")
+    assert item.attributes == {"site": "Zürich Süd"}
+
+
+def test_the_migration_rewrites_attributes_kept_with_escapes(register, provider, record):
+    if connection.vendor != "sqlite":
+        pytest.skip("PostgreSQL's jsonb keeps no written text to rewrite")
+    migration = importlib.import_module("usm.mir.migrations.0003_attributes_readable_json")
+    record(provider, create("nas-02", type="storage", attributes={"site": "Zürich"}))
+    with connection.cursor() as cursor:
+        # As the items were written before the migration: escaped.
+        cursor.execute(
+            "UPDATE mir_miritem SET attributes = %s WHERE identifier = 'nas-02'",
+            ['{"site": "Z\\u00fcrich"}'],
+        )
+        migration.rewrite_escaped_attributes(None, SimpleNamespace(connection=connection))
+        cursor.execute("SELECT attributes FROM mir_miritem WHERE identifier = 'nas-02'")
+        assert cursor.fetchone()[0] == '{"site": "Zürich"}'
+    assert MirItem.objects.get(identifier="nas-02", provider=provider).attributes == {
+        "site": "Zürich"
+    }
+
+
+def test_text_utf8_cannot_hold_keeps_its_escapes():
+    encoder = ReadableJsonEncoder()
+    assert encoder.encode({"site": "Zürich"}) == '{"site": "Zürich"}'
+    assert encoder.encode({"odd": "\ud800"}) == '{"odd": "\\ud800"}'

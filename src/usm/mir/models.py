@@ -11,6 +11,7 @@ from django.dispatch import receiver
 
 from usm.mir.choices import ChangeRoute, ItemStatus, RelationKind
 from usm.mir.guard import ensure_writable
+from usm.mir.values import ReadableJsonEncoder
 from usm.organisation.models import Team, TenantModel
 
 
@@ -60,7 +61,7 @@ class MirItem(TenantModel, GuardedModel):
         Team, null=True, blank=True, on_delete=models.PROTECT, related_name="mir_items"
     )
     services = models.ManyToManyField("agreements.Service", blank=True, related_name="mir_items")
-    attributes = models.JSONField(default=dict, blank=True)
+    attributes = models.JSONField(default=dict, blank=True, encoder=ReadableJsonEncoder)
     version = models.PositiveIntegerField(default=1)
     updated_at = models.DateTimeField(auto_now=True)
 

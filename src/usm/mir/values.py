@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -34,3 +35,21 @@ def valid_identifier(value: Any, field: str = "identifier") -> str:
             field, f"'{name}' is not an identifier: use letters, digits, '-' and '_' only"
         ) from None
     return name
+
+
+class ReadableJsonEncoder(json.JSONEncoder):
+    """Writes attributes with their letters as they are, not as \\u escapes: SQLite keeps JSON as
+    text and searches it as text, so "Zürich" escaped would never match a search for "zürich".
+    Text that UTF-8 cannot hold (a lone surrogate read from a JSON file) keeps the escapes."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs["ensure_ascii"] = False
+        super().__init__(*args, **kwargs)
+
+    def encode(self, o):
+        text = super().encode(o)
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            return json.dumps(o)
+        return text
