@@ -15,7 +15,9 @@ from usm.api.scoping import is_staff, scoped
 from usm.api.tokens import issue_token
 from usm.calls import services as calls
 from usm.calls.models import Call, CallAttachment, CallEvent, CallLink, CallNote, CallPause
+from usm.control.models import Notification
 from usm.organisation import services as organisation
+from usm.organisation.models import Person, Team
 
 pytestmark = pytest.mark.django_db
 CALLS = "/api/v1/calls"
@@ -365,6 +367,38 @@ def test_a_customers_user_does_not_see_the_providers_own_calls(world, rita, staf
         assert rita.get(f"{CALLS}/{hidden.number}").status_code == 404, hidden.call_type
     calls.add_note(forked, staff, "Reboot at 22:00")
     assert not scoped(world["rita"].user, CallNote.objects.all()).exists()
+
+
+def test_the_staff_on_the_providers_own_calls_stay_unseen(world, staff, provider):
+    """The people and teams working a risk the provider raised about a customer are the
+    provider's business; the staff on the customer's own calls are shown, and so are the
+    notifications about those calls only."""
+    city_call, user = world["city_call"], world["rita"].user
+    sam = organisation.create_person(provider, "Sam Sysadmin")
+    ops = organisation.create_team(provider, "Server room", members=[sam])
+    risk = calls.register_call(
+        provider, staff, call_type="risk", summary="Mail server ageing", customer=world["city"]
+    )
+    # Work given out the way routing would: the risk to Sam's team, the city's call to Dana's.
+    Call.objects.filter(pk=risk.pk).update(assignee_team=ops, assignee=sam)
+    Call.objects.filter(pk=city_call.pk).update(assignee_team=world["team"], assignee=world["dana"])
+    for call in (risk, city_call):
+        Notification.objects.create(
+            provider=provider,
+            call=call,
+            recipient=world["rita"],
+            kind="warning",
+            deadline="resolution",
+            due=call.created_at,
+            created_at=call.created_at,
+        )
+    people = set(scoped(user, Person.objects.all()).values_list("name", flat=True))
+    assert "Sam Sysadmin" not in people and world["dana"].name in people
+    teams = list(scoped(user, Team.objects.all()).values_list("name", flat=True))
+    assert teams == [world["team"].name]
+    seen = list(scoped(user, Notification.objects.all()).values_list("call", flat=True))
+    assert seen == [city_call.pk]
+    assert set(scoped(staff, Person.objects.all())) >= {sam, world["dana"]}
 
 
 def test_the_call_records_behind_a_call_are_scoped_for_customers_users(world, staff):

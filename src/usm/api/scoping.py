@@ -13,7 +13,9 @@ as each model declares:
 - `staff_only = True`: the provider's own set-up (units, profiles, procedures, work instructions)
   and its own records (a call's event log); a customer's user sees none of it.
 - `shown_to_customers`: a condition (a `Q`) the rows reached through `customer_path` must meet
-  as well: of their customers' calls, the ones they put in; of the notes, the public ones.
+  as well: of their customers' calls, the ones they put in; of the notes, the public ones. It
+  holds wherever a path crosses the model too: a note, a notification or a team is reached only
+  through a call its customer's user may see.
 
 What a customer's user may *do* is narrower still: `usm.api.crud.require_staff` refuses them every
 write that works a call or the provider's set-up.
@@ -88,19 +90,39 @@ def _seen_by_customers_user(model: type[Model], user) -> Q:
     paths = getattr(model, "customer_path", ())
     reached = Q(pk__in=[])  # nothing, until a path leads somewhere
     for path in (paths,) if isinstance(paths, str) else paths:
-        if path == "pk":
-            reached |= Q(pk__in=customers)
-        elif _crosses_many(model, path):
-            # A join through a many-valued relation would repeat the row once per match.
-            rows = model._base_manager.filter(**{f"{path}__in": customers})
-            reached |= Q(pk__in=rows.values("pk"))
-        else:
-            reached |= Q(**{f"{path}__in": customers})
+        reached |= _reaching(model, path, customers)
     seen = reached & getattr(model, "shown_to_customers", Q())
     user_path = getattr(model, "user_path", None)
     if user_path:
         seen |= Q(**{f"{user_path}_id": user.pk})
     return seen
+
+
+def _reaching(model: type[Model], path: str, customers: QuerySet) -> Q:
+    """The rows of `model` that `path` leads from to one of `customers`. A model met on the way
+    that declares `shown_to_customers` applies it at that hop: the staff assigned to a risk the
+    provider raised about a customer are not reached through that risk."""
+    if path == "pk":
+        return Q(pk__in=customers)
+    names = path.split("__")
+    current = model
+    for hop, name in enumerate(names[:-1], start=1):
+        current = current._meta.get_field(name).related_model
+        condition = getattr(current, "shown_to_customers", None)
+        if condition is not None:
+            shown = current._base_manager.filter(
+                condition, _reaching(current, "__".join(names[hop:]), customers)
+            )
+            return _through(model, "__".join(names[:hop]), shown.values("pk"))
+    return _through(model, path, customers)
+
+
+def _through(model: type[Model], path: str, targets: QuerySet) -> Q:
+    if _crosses_many(model, path):
+        # A join through a many-valued relation would repeat the row once per match.
+        rows = model._base_manager.filter(**{f"{path}__in": targets})
+        return Q(pk__in=rows.values("pk"))
+    return Q(**{f"{path}__in": targets})
 
 
 @cache

@@ -18,17 +18,13 @@ PREFIX = {"wish": "CTM", "rfc": "CHM", "incident": "INC", "service_request": "OP
 CUSTOMER_CALL_TYPES = ("incident", "service_request", "wish")
 
 
-def _put_in_by_customers(call_path: str = "") -> Q:
-    """Of their customers' calls, a customer's user follows those their organisation put in: the
-    calls the provider forks (the change behind an incident) or raises for itself (risks) are its
-    own work, and so are the notes, pauses and files on them."""
-    prefix = f"{call_path}__" if call_path else ""
-    return Q(**{f"{prefix}accepting": True}) & ~Q(**{f"{prefix}call_type": "risk"})
-
-
 class Call(TenantModel):
     customer_path = "customer"
-    shown_to_customers = _put_in_by_customers()
+    # Of their customers' calls, a customer's user follows those their organisation put in: the
+    # calls the provider forks (the change behind an incident) or raises for itself (risks) are
+    # its own work, and so is everything reached through them: their notes, pauses, files,
+    # notifications, and the staff and teams working them (usm.api.scoping).
+    shown_to_customers = Q(accepting=True) & ~Q(call_type="risk")
 
     number = models.CharField(max_length=20, help_text="Tracking number, e.g. INC-000123")
     call_type = models.CharField(max_length=20, choices=CallType.choices)
@@ -230,7 +226,6 @@ class CallPause(models.Model):
     provider_path = "call__provider"
     # The portal tells the requester what the desk waits on them for.
     customer_path = "call__customer"
-    shown_to_customers = _put_in_by_customers("call")
 
     call = models.ForeignKey(Call, on_delete=models.CASCADE, related_name="pauses")
     started_at = models.DateTimeField()
@@ -245,7 +240,7 @@ class CallNote(models.Model):
     provider_path = "call__provider"
     customer_path = "call__customer"
     # An internal note is the desk talking to itself; the requester reads the public ones only.
-    shown_to_customers = _put_in_by_customers("call") & Q(internal=False)
+    shown_to_customers = Q(internal=False)
 
     call = models.ForeignKey(Call, on_delete=models.CASCADE, related_name="notes")
     author = models.ForeignKey(
@@ -262,7 +257,6 @@ class CallNote(models.Model):
 class CallAttachment(models.Model):
     provider_path = "call__provider"
     customer_path = "call__customer"
-    shown_to_customers = _put_in_by_customers("call")
 
     call = models.ForeignKey(Call, on_delete=models.CASCADE, related_name="attachments")
     file = models.FileField(upload_to="attachments/%Y/%m/")

@@ -112,9 +112,10 @@ class Person(TenantModel):
     through the linked user account."""
 
     # A customer's user sees themselves, the people their customers authorise or name on a call,
-    # and the staff working on their customers' calls: the one assigned, and the members of the
-    # team the call is with. Not the rest of the staff, nor other customers' people
-    # (usm.api.scoping). The last three paths run through the calls app's relations.
+    # and the staff working on the calls they follow: the one assigned, and the members of the
+    # team the call is with. Not the rest of the staff (those on the risks and forks the provider
+    # keeps to itself included), nor other customers' people (usm.api.scoping). The last three
+    # paths run through the calls app's relations, where Call.shown_to_customers applies.
     customer_path = (
         "authorisations__customer",
         "calls_requested__customer",
@@ -175,7 +176,7 @@ class Requester(TenantModel):
 
 
 class Team(TenantModel):
-    # A customer's user sees the teams their customers' calls are with (usm.api.scoping).
+    # A customer's user sees the teams the calls they follow are with (usm.api.scoping).
     customer_path = "calls__customer"
 
     name = models.CharField(max_length=200)
