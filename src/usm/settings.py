@@ -96,7 +96,15 @@ TEMPLATES = [
 def _database() -> dict:
     url = os.environ.get("USM_DATABASE_URL")
     if url:
-        return dj_database_url.parse(url, conn_max_age=60)
+        database = dj_database_url.parse(url, conn_max_age=60)
+        if database["ENGINE"] == "django.db.backends.postgresql":
+            # The engine's own statements (usm.calls.rows) are prepared on the server, once per
+            # connection. A pooler that cannot keep prepared statements (PgBouncer before 1.21
+            # in transaction mode) needs them off: `?prepare_threshold=off` in the URL.
+            options = database.setdefault("OPTIONS", {})
+            threshold = options.get("prepare_threshold", 5)
+            options["prepare_threshold"] = None if threshold in ("off", "none", "") else threshold
+        return database
     return {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": DATA_DIR / "usm.sqlite3",

@@ -159,3 +159,35 @@ def test_a_json_value_changed_in_place_since_it_was_read_is_written(provider, de
     call.attempts["CTM-1"] = 2
     rows.save_fields(call, ("attempts", "marks"), read=read)
     assert Call.objects.get(pk=call.pk).attempts == {"CTM-1": 2}
+
+
+def _prepared_here() -> set[str]:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        return {row[0] for row in cursor.fetchall()}
+
+
+def test_on_postgresql_the_steps_statements_are_prepared_once(provider, desk, staff):
+    """The engine's statements are planned once per connection on PostgreSQL, and only when the
+    connection allows prepared statements (a pooler that loses them has them turned off)."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("prepared statements are PostgreSQL's")
+    call = services.register_call(provider, staff, call_type="incident", summary="Mail is down")
+    services.complete_step(call, staff, call.step)
+    prepared = _prepared_here()
+    assert any('FROM "calls_call"' in text and "FOR UPDATE" in text for text in prepared)
+    assert any('INSERT INTO "calls_callevent"' in text for text in prepared)
+    call.refresh_from_db()
+    services.complete_step(call, staff, call.step)
+    assert len(_prepared_here() - prepared) <= 2  # only the shapes this step met first
+
+    connection.connection.prepare_threshold = None
+    before = _prepared_here()
+    other = services.register_call(provider, staff, call_type="wish", summary="Off")
+    services.complete_step(other, staff, other.step)
+    assert _prepared_here() == before
+    assert Call.objects.get(pk=other.pk).version > other.version  # written all the same

@@ -80,6 +80,7 @@ class Call(TenantModel):
         null=True,
         blank=True,
         on_delete=models.PROTECT,
+        db_index=False,  # call_root below
         related_name="workflow_calls",
         help_text="The call that accepted the workflow (itself for a root)",
     )
@@ -93,11 +94,13 @@ class Call(TenantModel):
     assignee = models.ForeignKey(
         Person, null=True, blank=True, on_delete=models.SET_NULL, related_name="calls_assigned"
     )
+    # The profiles change at every handover, and nothing reads calls by profile but deleting
+    # one (rare: a profile is retired by leaving it unused): no index to keep up at each step.
     responsible_profile = models.ForeignKey(
-        Profile, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        Profile, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
     )
     accountable_profile = models.ForeignKey(
-        Profile, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        Profile, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
     )
 
     response_due = models.DateTimeField(null=True, blank=True)
@@ -285,10 +288,19 @@ class CallEvent(TenantModel):
     # own work, shown on the desk and never in the portal.
     staff_only = True
 
+    # Every step writes a row here, and each index the row goes into costs the step's commit
+    # another page: only the indexes reads need are kept. The log is read by call, by workflow,
+    # by provider with a time range (and a kind), and in time order. Deleting a
+    # login, profile or team scans the log for their events, which the PROTECT that keeps their
+    # history needs and a provider does rarely.
+    provider = models.ForeignKey(
+        "organisation.Provider", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     call = models.ForeignKey(Call, on_delete=models.PROTECT, related_name="events")
     root = models.ForeignKey(
         Call,
         on_delete=models.PROTECT,
+        db_index=False,
         related_name="+",
         help_text="The call that accepted the workflow",
     )
@@ -301,14 +313,21 @@ class CallEvent(TenantModel):
     status = models.CharField(max_length=20, blank=True)
     detail = models.TextField(blank=True)
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
     )
     profile = models.ForeignKey(
-        Profile, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        Profile, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
     )
     team = models.ForeignKey(
-        Team, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        Team, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
     )
+    # Exports walk a provider's whole log in time order down this index (see
+    # usm.control.exports.selection); the composite ones below serve ranges.
     at = models.DateTimeField(db_index=True)
 
     objects = AppendOnly.as_manager()

@@ -50,45 +50,70 @@ def _by_name(params: Sequence) -> dict:
 
 
 _SLOT = re.compile(r"%\(p(\d+)\)s")
-# A statement compiled here with SQLite's own placeholders, by its text with `_slot`s.
-_qmarks: dict[str, str] = {}
+# A statement compiled here with the driver's own positional placeholders, by driver and by its
+# text with `_slot`s.
+_rewritten: dict[str, dict[str, str]] = {"sqlite": {}, "postgresql": {}}
 
 
-def _qmark(sql: str) -> str:
-    found = _qmarks.get(sql)
+def _positional(sql: str, vendor: str) -> str:
+    """`sql` with the positional placeholders of `vendor`'s driver: `?` for SQLite (where `%` is
+    no escape), `%s` for psycopg."""
+    found = _rewritten[vendor].get(sql)
     if found is None:
         positions = [int(position) for position in _SLOT.findall(sql)]
         if positions != list(range(len(positions))):
             raise RuntimeError(f"parameters out of order: {sql}")
-        found = _qmarks[sql] = _SLOT.sub("?", sql).replace("%%", "%")
+        if vendor == "sqlite":
+            found = _SLOT.sub("?", sql).replace("%%", "%")
+        else:
+            found = _SLOT.sub("%s", sql)
+        _rewritten[vendor][sql] = found
     return found
 
 
-def _execute(db: BaseDatabaseWrapper, cursor, sql: str, params: Sequence) -> None:
-    """Run `sql` (with `_slot`s) on `cursor`, a cursor of `db`, with `params` in slot order.
+def _execute(db: BaseDatabaseWrapper, cursor, sql: str, params: Sequence):
+    """Run `sql` (with `_slot`s) on `cursor`, a cursor of `db`, with `params` in slot order;
+    returns the driver's cursor that holds the result (rows, rowcount, lastrowid).
 
-    On SQLite, when nothing watches the statements, the statement goes to the driver as SQLite
-    takes it, rewritten once for good (`_qmark`), past Django's cursor wrapper: that wrapper
-    would rewrite it again, pass it through the execute wrappers and the query log, check that
-    the transaction is usable and translate driver errors. The last two are done here as Django
-    does them; the wrappers and the log are for watchers, so when there are any (a test counting
-    statements, `DEBUG`, a profiler) the statement takes Django's own way and they see it."""
+    When nothing watches the statements, the statement goes to the driver the way the database
+    takes it best, past Django's cursor wrapper, which would rewrite it again, pass it through
+    the execute wrappers and the query log, check that the transaction is usable and translate
+    driver errors. The last two are done here as Django does them; the wrappers and the log are
+    for watchers, so when there are any (a test counting statements, `DEBUG`, a profiler) the
+    statement takes Django's own way and they see it.
+
+    - SQLite: rewritten once for good to its own placeholders (`_positional`).
+    - PostgreSQL, when the connection allows prepared statements (`prepare_threshold` in the
+      database OPTIONS, see `usm.settings`): bound and prepared by the server, so that it is
+      parsed and planned once per connection instead of on every step. Django's own cursor
+      binds on the client, which cannot prepare."""
     # A cursor that logs its queries is the debug wrapper (`db.queries_logged`, as asked when
     # the cursor was made: asking again reads the settings on every statement).
     watched = db.execute_wrappers or isinstance(cursor, CursorDebugWrapper)
-    if db.vendor == "sqlite" and not watched:
+    if not watched and db.vendor == "sqlite":
         db.validate_no_broken_transaction()
         with db.wrap_database_errors:
-            sqlite3.Cursor.execute(cursor.cursor, _qmark(sql), params)
-    else:
-        cursor.execute(sql, _by_name(params))
+            return sqlite3.Cursor.execute(cursor.cursor, _positional(sql, "sqlite"), params)
+    if not watched and db.vendor == "postgresql" and db.connection.prepare_threshold is not None:
+        db.validate_no_broken_transaction()
+        with db.wrap_database_errors:
+            prepared = _psycopg().Cursor(db.connection)
+            return prepared.execute(_positional(sql, "postgresql"), params, prepare=True)
+    cursor.execute(sql, _by_name(params))
+    return cursor.cursor
 
 
-def _fetchone(db: BaseDatabaseWrapper, cursor):
-    # What the wrapper's own `fetchone` does, without building an error-translating function
-    # around the driver's method on each call.
+def _fetchone(db: BaseDatabaseWrapper, result):
+    # What the wrapper's own `fetchone` does, on the driver cursor `_execute` returned, without
+    # building an error-translating function around the driver's method on each call.
     with db.wrap_database_errors:
-        return cursor.cursor.fetchone()
+        return result.fetchone()
+
+
+def _psycopg():
+    import psycopg  # only where PostgreSQL is the database
+
+    return psycopg
 
 
 def _database() -> BaseDatabaseWrapper:
@@ -180,8 +205,7 @@ class _Select:
 
     def fetch(self, db: BaseDatabaseWrapper, pk) -> Model | None:
         with db.cursor() as cursor:
-            _execute(db, cursor, self.sql, (pk,))
-            row = _fetchone(db, cursor)
+            row = _fetchone(db, _execute(db, cursor, self.sql, (pk,)))
         if row is None:
             return None
         if self.converters or self.datetimes:
@@ -406,8 +430,7 @@ def save_fields(
         _update_and_insert(db, instance, update, params, *then_insert, memo)
     else:
         with db.cursor() as cursor:
-            _execute(db, cursor, update.sql, params)
-            if cursor.rowcount != 1:
+            if _execute(db, cursor, update.sql, params).rowcount != 1:
                 raise DatabaseError(f"{model.__name__} {instance.pk}: the update touched no row")
             if then_insert:
                 _insert_rows(db, *then_insert, memo, cursor)
@@ -447,8 +470,7 @@ def _update_and_insert(
     for row in rows:
         params += _parameters(db, insert.columns, _row_values(insert.columns, row), memo)
     with db.cursor() as cursor:
-        cursor.execute(sql, _by_name(params))
-        if cursor.rowcount != len(rows):
+        if _execute(db, cursor, sql, params).rowcount != len(rows):
             name = type(instance).__name__
             raise DatabaseError(f"{name} {instance.pk}: the update touched no row")
 
@@ -499,11 +521,10 @@ def insert_one(instance: Model) -> None:
     with db.cursor() as cursor:
         if db.features.can_return_columns_from_insert:
             pk_column = db.ops.quote_name(instance._meta.pk.column)
-            _execute(db, cursor, f"{sql} RETURNING {pk_column}", params)
-            instance.pk = _fetchone(db, cursor)[0]
+            returned = _execute(db, cursor, f"{sql} RETURNING {pk_column}", params)
+            instance.pk = _fetchone(db, returned)[0]
         else:
-            _execute(db, cursor, sql, params)
-            instance.pk = cursor.lastrowid
+            instance.pk = _execute(db, cursor, sql, params).lastrowid
     instance._state.adding = False
     instance._state.db = db.alias
     for attname in insert.generated:
