@@ -16,6 +16,7 @@ from usm.control.exports.api import ocel_json_download, ocel_sqlite_download, xe
 from usm.control.forms import ExportForm, PeriodForm
 from usm.control.kpis import kpis
 from usm.control.reports import Month, service_report
+from usm.control.side_by_side import side_by_side
 from usm.model import reference_model
 from usm.web.access import staff_required
 
@@ -47,8 +48,10 @@ def export(request):
 def _dashboard(request, form: PeriodForm, *, export_form: ExportForm | None = None, status=200):
     period = form.period()
     calls, events = sources.visible(request.user)
-    figures = kpis(calls, events, period, kept_for=sources.whole_log_of(request.user))
-    checked = conformance(calls, events, period, limit=DEVIATIONS_SHOWN)
+    figures, checked = side_by_side(
+        lambda: kpis(calls, events, period, kept_for=sources.whole_log_of(request.user)),
+        lambda: conformance(calls, events, period, limit=DEVIATIONS_SHOWN),
+    )
     shown_end = period.end - timedelta(microseconds=1)
     if export_form is None:
         # The download offers the period shown, as dates: workflows registered in it.
