@@ -257,6 +257,27 @@ def test_a_customers_user_registers_a_call_as_themselves(world, rita):
     assert rita.get(f"{CALLS}/{body['number']}").status_code == 200
 
 
+def test_a_customers_user_is_not_shown_the_profiles_holding_the_call(world, rita, dana, provider):
+    call = world["city_call"]
+    # The profiles the engine put on it, or two of the provider's if the step named none.
+    if call.responsible_profile_id is None or call.accountable_profile_id is None:
+        profile = organisation.create_profile(provider, "First line")
+        Call.objects.filter(pk=call.pk).update(
+            responsible_profile=profile, accountable_profile=profile
+        )
+    call.refresh_from_db()
+    for client, shown in ((dana, True), (rita, False)):
+        one = client.get(f"{CALLS}/{call.number}").json()
+        listed = next(r for r in client.get(f"{CALLS}/").json()["results"] if r["id"] == call.pk)
+        for body in (one, listed):
+            expected = (
+                (call.responsible_profile_id, call.accountable_profile_id)
+                if shown
+                else (None, None)
+            )
+            assert (body["responsible_profile_id"], body["accountable_profile_id"]) == expected
+
+
 @pytest.mark.parametrize(
     "sent, field",
     [

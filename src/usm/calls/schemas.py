@@ -7,6 +7,7 @@ from datetime import datetime
 from ninja import Field, Schema
 
 from usm.api.crud import RowId
+from usm.api.scoping import is_staff
 
 
 class CallIn(Schema):
@@ -61,6 +62,28 @@ class CallOut(Schema):
     created_at: datetime
     updated_at: datetime
     version: int
+
+    # Who holds the work under which profile is the provider's own organisation (profiles are
+    # staff only, usm.api.scoping): a customer's user is shown the call without them.
+    @staticmethod
+    def resolve_responsible_profile_id(call, context) -> int | None:
+        return _for_staff(context, call.responsible_profile_id)
+
+    @staticmethod
+    def resolve_accountable_profile_id(call, context) -> int | None:
+        return _for_staff(context, call.accountable_profile_id)
+
+
+def _for_staff(context: dict | None, value):
+    """`value` when the API is answering the provider's staff (or no request at all: the command
+    line); None for a customer's user. Asked once per request, not once per call listed."""
+    request = (context or {}).get("request")
+    if request is None:
+        return value
+    staff = getattr(request, "usm_staff", None)
+    if staff is None:
+        staff = request.usm_staff = is_staff(request.auth)
+    return value if staff else None
 
 
 class StepIn(Schema):
