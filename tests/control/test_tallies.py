@@ -190,3 +190,27 @@ def test_a_round_stops_at_its_limit(provider, busy_week):
     assert rest.through == newest
     raw, kept = both(provider, WEEK)
     assert kept == raw
+
+
+def test_rebuild_drops_wrong_tallies_and_tallies_the_log_again(provider, busy_week):
+    from typer.testing import CliRunner
+
+    from usm.cli import app
+
+    services.keep_event_tallies()
+    raw, _ = both(provider, WEEK)
+    # A day counted wrongly, as by an earlier revision of the tallying.
+    spoiled = DayTally.objects.order_by("day").first()
+    spoiled.counts = [[kind, *rest[:-1], rest[-1] * 3] for kind, *rest in spoiled.counts]
+    spoiled.save()
+    assert both(provider, WEEK)[1] != raw
+    days = DayTally.objects.count()
+
+    args = ["control", "kpis", "--from", "2024-03-04", "--to", "2024-03-10", "--rebuild"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    lines = result.stderr.splitlines()
+    assert lines[0] == f"usm: {days} day tally row(s) dropped"
+    assert lines[-1].endswith(f"through id {CallEvent.objects.latest('pk').pk}")
+    assert DayTally.objects.count() == days
+    assert both(provider, WEEK) == (raw, raw)

@@ -61,6 +61,12 @@ def show_kpis(
         help="First add every event not yet tallied to the day tallies (a register filled, "
         "imported or upgraded in one go); progress goes to stderr",
     ),
+    rebuild: bool = typer.Option(
+        False,
+        "--rebuild",
+        help="First drop the day tallies (every provider's) and tally the whole event log "
+        "again (after an upgrade that changes how events are counted); progress goes to stderr",
+    ),
     as_json: bool = JSON,
 ) -> None:
     """Key figures: intake, backlog, throughput, lead times, first-time-right, forks, SLAs.
@@ -69,7 +75,11 @@ def show_kpis(
     read quickly; whatever is not tallied yet is read from the log, so the figures are the same
     either way."""
     with database_command():
-        if refresh:
+        if rebuild:
+            from usm.control.services import forget_event_tallies
+
+            typer.echo(f"usm: {forget_event_tallies()} day tally row(s) dropped", err=True)
+        if refresh or rebuild:
             _tally_events()
         from usm.agreements.models import Service
         from usm.control import sources

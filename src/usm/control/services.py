@@ -390,6 +390,19 @@ def keep_event_tallies(
     return report
 
 
+def forget_event_tallies() -> int:
+    """Drop every day tally and move the mark back to the log's start, in one transaction, so
+    that the next rounds tally the whole log again; returns the days dropped. For tallies made
+    by a revision of the tallying that counted wrongly: the figures stay right meanwhile, read
+    from the log (slowly, on a large one) until the tallies catch up."""
+    with transaction.atomic():
+        mark, _ = EventTallyMark.objects.select_for_update().get_or_create(pk=1)
+        dropped, _ = DayTally.objects.all().delete()
+        mark.through = 0
+        mark.save(update_fields=["through"])
+    return dropped
+
+
 def _mark_through() -> int:
     mark, _ = EventTallyMark.objects.get_or_create(pk=1)
     return mark.through
