@@ -290,9 +290,9 @@ class CallEvent(TenantModel):
 
     # Every step writes a row here, and each index the row goes into costs the step's commit
     # another page: only the indexes reads need are kept. The log is read by call, by workflow,
-    # by provider with a time range (and a kind), and in time order. Deleting a
-    # login, profile or team scans the log for their events, which the PROTECT that keeps their
-    # history needs and a provider does rarely.
+    # by provider with a time range (and a kind), and in time order. Deleting a login, profile
+    # or team scans the log for their events, which the PROTECT that keeps their history needs
+    # and a provider does rarely.
     provider = models.ForeignKey(
         "organisation.Provider", on_delete=models.PROTECT, related_name="+", db_index=False
     )
