@@ -191,3 +191,35 @@ def test_on_postgresql_the_steps_statements_are_prepared_once(provider, desk, st
     services.complete_step(other, staff, other.step)
     assert _prepared_here() == before
     assert Call.objects.get(pk=other.pk).version > other.version  # written all the same
+
+
+@pytest.mark.django_db(transaction=True)
+def test_statements_take_djangos_cursor_outside_a_transaction_only(
+    provider, desk, staff, monkeypatch
+):
+    """Inside a transaction the engine's statements go to the driver without a Django cursor
+    each; outside one (nothing has opened or checked the connection for them) they take
+    Django's own way, and write the same."""
+    from django.db import DEFAULT_DB_ALIAS, connections
+
+    db = connections[DEFAULT_DB_ALIAS]
+    call = services.register_call(provider, staff, call_type="wish", summary="x")
+    made = []
+    django_cursor = db.cursor
+    monkeypatch.setattr(db, "cursor", lambda: made.append(1) or django_cursor())
+    call.summary = "outside"
+    rows.save_fields(call, ("summary",))
+    assert made and Call.objects.get(pk=call.pk).summary == "outside"
+    with transaction.atomic():
+        made.clear()  # Django's own BEGIN
+        call.summary = "inside"
+        rows.save_fields(call, ("summary",))
+        assert rows.locked(Call, call.pk).summary == "inside"
+        call.pk = 987654
+        with pytest.raises(DatabaseError, match="touched no row"):
+            rows.save_fields(call, ("summary",))
+        # On PostgreSQL only where the connection prepares statements (an earlier test may have
+        # turned that off on this connection): otherwise Django's cursor binds them.
+        direct = db.vendor == "sqlite" or db.connection.prepare_threshold is not None
+        assert not made if direct else made
+    assert Call.objects.filter(summary="inside").count() == 1

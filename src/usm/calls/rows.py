@@ -13,7 +13,6 @@ Called by `services` and `event_log` only.
 from __future__ import annotations
 
 import re
-import sqlite3
 import threading
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
@@ -21,7 +20,6 @@ from typing import NamedTuple
 
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.backends.utils import CursorDebugWrapper
 from django.db.models import Field, Model
 from django.db.models.base import ModelState
 from django.db.models.expressions import RawSQL
@@ -71,43 +69,60 @@ def _positional(sql: str, vendor: str) -> str:
     return found
 
 
-def _execute(db: BaseDatabaseWrapper, cursor, sql: str, params: Sequence):
-    """Run `sql` (with `_slot`s) on `cursor`, a cursor of `db`, with `params` in slot order;
-    returns the driver's cursor that holds the result (rows, rowcount, lastrowid).
+def _execute(db: BaseDatabaseWrapper, sql: str, params: Sequence, result: str | None = None):
+    """Run `sql` (with `_slot`s) with `params` in slot order; returns what `result` names of the
+    outcome: "one" the first row, "rowcount" or "lastrowid" the driver cursor's, None nothing.
 
     When nothing watches the statements, the statement goes to the driver the way the database
-    takes it best, past Django's cursor wrapper, which would rewrite it again, pass it through
-    the execute wrappers and the query log, check that the transaction is usable and translate
-    driver errors. The last two are done here as Django does them; the wrappers and the log are
-    for watchers, so when there are any (a test counting statements, `DEBUG`, a profiler) the
-    statement takes Django's own way and they see it.
+    takes it best, past Django's cursor and its wrapper: making them (a driver cursor, the
+    wrapper, the checks of `db.cursor()`) cost more per statement than preparing a step's
+    values, and the wrapper would rewrite the statement again, pass it through the execute
+    wrappers and the query log, check that the transaction is usable and translate driver
+    errors. The last two, and the checks of `db.cursor()` that can still fail inside a
+    transaction (thread sharing, a health check not yet done), are done here as Django does
+    them; the wrappers and the log are for watchers, so when there are any (a test counting
+    statements, `DEBUG`, a profiler) the statement takes Django's own way and they see it. So
+    does a statement outside a transaction or before the connection is open: `db.cursor()`
+    opens it, and checks there that it is not used from async code (inside a transaction, its
+    start did).
 
-    - SQLite: rewritten once for good to its own placeholders (`_positional`).
+    - SQLite: rewritten once for good to its own placeholders (`_positional`), run on the
+      connection itself (the driver's own short-lived cursor).
     - PostgreSQL, when the connection allows prepared statements (`prepare_threshold` in the
       database OPTIONS, see `usm.settings`): bound and prepared by the server, so that it is
       parsed and planned once per connection instead of on every step. Django's own cursor
       binds on the client, which cannot prepare."""
-    # A cursor that logs its queries is the debug wrapper (`db.queries_logged`, as asked when
-    # the cursor was made: asking again reads the settings on every statement).
-    watched = db.execute_wrappers or isinstance(cursor, CursorDebugWrapper)
-    if not watched and db.vendor == "sqlite":
-        db.validate_no_broken_transaction()
+    if (
+        not db.execute_wrappers
+        and db.in_atomic_block
+        and db.connection is not None
+        and (db.health_check_done or not db.health_check_enabled)
+        and not db.queries_logged
+    ):
+        if db.vendor == "sqlite":
+            db.validate_thread_sharing()
+            db.validate_no_broken_transaction()
+            with db.wrap_database_errors:
+                return _outcome(db.connection.execute(_positional(sql, "sqlite"), params), result)
+        if db.vendor == "postgresql" and db.connection.prepare_threshold is not None:
+            db.validate_thread_sharing()
+            db.validate_no_broken_transaction()
+            with db.wrap_database_errors:
+                prepared = _psycopg().Cursor(db.connection)
+                prepared.execute(_positional(sql, "postgresql"), params, prepare=True)
+                return _outcome(prepared, result)
+    with db.cursor() as cursor:
+        cursor.execute(sql, _by_name(params))
         with db.wrap_database_errors:
-            return sqlite3.Cursor.execute(cursor.cursor, _positional(sql, "sqlite"), params)
-    if not watched and db.vendor == "postgresql" and db.connection.prepare_threshold is not None:
-        db.validate_no_broken_transaction()
-        with db.wrap_database_errors:
-            prepared = _psycopg().Cursor(db.connection)
-            return prepared.execute(_positional(sql, "postgresql"), params, prepare=True)
-    cursor.execute(sql, _by_name(params))
-    return cursor.cursor
+            return _outcome(cursor.cursor, result)
 
 
-def _fetchone(db: BaseDatabaseWrapper, result):
-    # What the wrapper's own `fetchone` does, on the driver cursor `_execute` returned, without
-    # building an error-translating function around the driver's method on each call.
-    with db.wrap_database_errors:
-        return result.fetchone()
+def _outcome(driver_cursor, result: str | None):
+    if result is None:
+        return None
+    if result == "one":
+        return driver_cursor.fetchone()
+    return getattr(driver_cursor, result)
 
 
 def _psycopg():
@@ -204,8 +219,7 @@ class _Select:
         return instance
 
     def fetch(self, db: BaseDatabaseWrapper, pk) -> Model | None:
-        with db.cursor() as cursor:
-            row = _fetchone(db, _execute(db, cursor, self.sql, (pk,)))
+        row = _execute(db, self.sql, (pk,), "one")
         if row is None:
             return None
         if self.converters or self.datetimes:
@@ -429,11 +443,10 @@ def save_fields(
     if then_insert and then_insert[1] and db.vendor == "postgresql":
         _update_and_insert(db, instance, update, params, *then_insert, memo)
     else:
-        with db.cursor() as cursor:
-            if _execute(db, cursor, update.sql, params).rowcount != 1:
-                raise DatabaseError(f"{model.__name__} {instance.pk}: the update touched no row")
-            if then_insert:
-                _insert_rows(db, *then_insert, memo, cursor)
+        if _execute(db, update.sql, params, "rowcount") != 1:
+            raise DatabaseError(f"{model.__name__} {instance.pk}: the update touched no row")
+        if then_insert:
+            _insert_rows(db, *then_insert, memo)
     for attname in update.generated:
         # A column the database computes from the ones just written is stale on the instance;
         # dropping it makes the next read of the attribute fetch it, as Django does after a save.
@@ -469,10 +482,9 @@ def _update_and_insert(
         )
     for row in rows:
         params += _parameters(db, insert.columns, _row_values(insert.columns, row), memo)
-    with db.cursor() as cursor:
-        if _execute(db, cursor, sql, params).rowcount != len(rows):
-            name = type(instance).__name__
-            raise DatabaseError(f"{name} {instance.pk}: the update touched no row")
+    if _execute(db, sql, params, "rowcount") != len(rows):
+        name = type(instance).__name__
+        raise DatabaseError(f"{name} {instance.pk}: the update touched no row")
 
 
 class _Insert(NamedTuple):
@@ -518,13 +530,11 @@ def insert_one(instance: Model) -> None:
     values = [column.field.pre_save(instance, True) for column in insert.columns]
     params = _parameters(db, insert.columns, values, {})
     sql = _insert_sql(insert, 1)
-    with db.cursor() as cursor:
-        if db.features.can_return_columns_from_insert:
-            pk_column = db.ops.quote_name(instance._meta.pk.column)
-            returned = _execute(db, cursor, f"{sql} RETURNING {pk_column}", params)
-            instance.pk = _fetchone(db, returned)[0]
-        else:
-            instance.pk = _execute(db, cursor, sql, params).lastrowid
+    if db.features.can_return_columns_from_insert:
+        pk_column = db.ops.quote_name(instance._meta.pk.column)
+        instance.pk = _execute(db, f"{sql} RETURNING {pk_column}", params, "one")[0]
+    else:
+        instance.pk = _execute(db, sql, params, "lastrowid")
     instance._state.adding = False
     instance._state.db = db.alias
     for attname in insert.generated:
@@ -554,14 +564,14 @@ def insert_rows(model: type[Model], rows: Sequence[Mapping[str, object]]) -> Non
     _insert_rows(_database(), model, rows, {})
 
 
-def _insert_rows(db: BaseDatabaseWrapper, model, rows, memo: dict, cursor=None) -> None:
+def _insert_rows(db: BaseDatabaseWrapper, model, rows, memo: dict) -> None:
     if not rows:
         return
     insert = _insert_statement(db, model)
     params = []
     for row in rows:
         params += _parameters(db, insert.columns, _row_values(insert.columns, row), memo)
-    _execute_insert(db, insert, len(rows), params, cursor)
+    _execute_insert(db, insert, len(rows), params)
 
 
 def _row_values(columns: Sequence[_Column], row: Mapping[str, object]) -> list:
@@ -571,12 +581,5 @@ def _row_values(columns: Sequence[_Column], row: Mapping[str, object]) -> list:
     ]
 
 
-def _execute_insert(
-    db: BaseDatabaseWrapper, insert: _Insert, count: int, params: list, cursor=None
-):
-    sql = _insert_sql(insert, count)
-    if cursor is not None:  # the one the statement before it used
-        _execute(db, cursor, sql, params)
-        return
-    with db.cursor() as cursor:
-        _execute(db, cursor, sql, params)
+def _execute_insert(db: BaseDatabaseWrapper, insert: _Insert, count: int, params: list):
+    _execute(db, _insert_sql(insert, count), params)
