@@ -17,13 +17,21 @@ from operator import itemgetter
 from typing import NamedTuple
 
 from django.contrib.auth import get_user_model
+from django.db import connection
 from django.db.models import F, Q, QuerySet
 
 from usm.agreements.models import Service
 from usm.calls.choices import LinkKind
 from usm.calls.models import Call, CallEvent, CallLink
 from usm.control.exports.activities import activity
-from usm.control.exports.rows import ByIds, chunks, rows, timestamp_text, utc_millis
+from usm.control.exports.rows import (
+    ByIds,
+    chunks,
+    chunks_ahead,
+    rows,
+    timestamp_text,
+    utc_millis,
+)
 from usm.control.exports.selection import CHUNK_SIZE, Selection
 from usm.mir.models import MirItem
 from usm.model import reference_model
@@ -206,8 +214,9 @@ class EventReferences:
             ("pk", "number", "root__number", "parent__number", "customer__code", "service__code"),
         )
 
-    def cover(self, rows: list[tuple]) -> None:
-        """Make `calls` hold every call `rows` name."""
+    def cover(self, rows: list[tuple], *, on=None) -> None:
+        """Make `calls` hold every call `rows` name (read on the driver's connection `on`, see
+        `ByIds`)."""
         needed = {row[E_CALL] for row in rows}
         missing = needed.difference(self.calls)
         if not missing:
@@ -216,9 +225,9 @@ class EventReferences:
             self.calls = {pk: self.calls[pk] for pk in needed if pk in self.calls}
         pks = sorted(missing)
         mir_items: dict[int, list[str]] = {}
-        for pk, identifier in self._mir_items(pks):
+        for pk, identifier in self._mir_items(pks, on=on):
             mir_items.setdefault(pk, []).append(identifier)
-        for pk, number, workflow, *others in self._calls(pks):
+        for pk, number, workflow, *others in self._calls(pks, on=on):
             # A call is its workflow's root while it is being registered (no root yet).
             facts = (number, workflow or number, *others, tuple(mir_items.get(pk, ())))
             self.calls[pk] = EventCall(*facts)
@@ -296,11 +305,18 @@ def _attributes(*pairs: tuple[str, object]) -> tuple[tuple[str, object, None], .
 
 
 class ObjectCentricLog:
-    """The selected workflows as objects and events, read in chunks of `chunk_size` rows."""
+    """The selected workflows as objects and events, read in chunks of `chunk_size` rows; with
+    `read_ahead`, from PostgreSQL, each chunk read while the one before is used (see
+    `chunks_ahead`): for a writer that leaves the process's other core to the server."""
 
-    def __init__(self, selection: Selection, chunk_size: int = CHUNK_SIZE):
+    def __init__(
+        self, selection: Selection, chunk_size: int = CHUNK_SIZE, *, read_ahead: bool = False
+    ):
         self.selection = selection
         self.chunk_size = chunk_size
+        # Read from SQLite, the rows cost this process's own CPU: a thread reading them would
+        # only compete with the one using them.
+        self.read_ahead = read_ahead and connection.vendor == "postgresql"
 
     # -- what is selected, as queries (none of them is run here) ---------------------------------
     def _calls(self):
@@ -334,7 +350,7 @@ class ObjectCentricLog:
         )
 
     def _stream(self, queryset, *fields) -> Iterator[tuple]:
-        return rows(queryset, fields, self.chunk_size)
+        return rows(queryset, fields, self.chunk_size, read_ahead=self.read_ahead)
 
     # -- types ------------------------------------------------------------------------------------
     def object_types(self) -> dict[str, tuple[tuple[str, str], ...]]:
@@ -502,10 +518,34 @@ class ObjectCentricLog:
         self, *, in_time_order: bool = True
     ) -> Iterator[tuple[list[tuple], EventReferences]]:
         """Every selected log row (`event_query`), in chunks of rows laid out as EVENT_FIELDS,
-        each chunk with the references that hold every call its rows name (the same object each
-        time, kept up to date)."""
+        each chunk with the references that hold every call its rows name: the same object each
+        time, kept up to date; reading ahead, an object of the chunk's own (`ChunkReferences`),
+        the chunk and its calls read together while the chunk before is written."""
         events = self.event_query(in_time_order=in_time_order)
         references = EventReferences(self.chunk_size)
-        for chunk in chunks(events, EVENT_FIELDS, self.chunk_size):
-            references.cover(chunk)
-            yield chunk, references
+        if not self.read_ahead:
+            for chunk in chunks(events, EVENT_FIELDS, self.chunk_size):
+                references.cover(chunk)
+                yield chunk, references
+            return
+
+        def calls_of(chunk: list[tuple], driver) -> dict[int, EventCall]:
+            references.cover(chunk, on=driver)
+            calls = references.calls
+            # The calls of this chunk alone: `references.calls` changes while it is written.
+            return {pk: calls[pk] for pk in {row[E_CALL] for row in chunk}}
+
+        for chunk, calls in chunks_ahead(events, EVENT_FIELDS, self.chunk_size, calls_of):
+            yield chunk, ChunkReferences(calls, references)
+
+
+class ChunkReferences:
+    """What `EventReferences` offers a writer, for one chunk read ahead: its calls, and the
+    names of the people, profiles and teams (looked up by the `EventReferences` it comes from,
+    on this thread)."""
+
+    def __init__(self, calls: dict[int, EventCall], references: EventReferences):
+        self.calls = calls
+        self.calls_kept = references.calls_kept
+        self.team = references.team
+        self.values = references.values

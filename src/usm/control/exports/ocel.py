@@ -216,24 +216,34 @@ class _EventJson:
     def chunk(self, rows: list[tuple], references: EventReferences) -> tuple[list[str], int]:
         """The events of `rows`, and how many relationships they have."""
         described, teams, calls = self.described, self.teams, self.calls
+        # Names looked up once per chunk rather than once per row (measured: a sixth less time
+        # than with the module's names and a text added to afterwards).
+        attributes, e_id, e_at, e_kind, e_team, e_call = (
+            ATTRIBUTES,
+            E_ID,
+            E_AT,
+            E_KIND,
+            E_TEAM,
+            E_CALL,
+        )
+        millis = utc_millis
         texts = []
+        add = texts.append
         related = 0
         for row in rows:
-            key = row[ATTRIBUTES]
+            key = row[attributes]
             before_time, after_time = described.get(key) or self.describe(key, references)
-            before_team, after_team, forked, count = calls.get(row[E_CALL]) or self.call(
-                row[E_CALL], references
-            )
-            team, handled = teams.get(row[E_TEAM]) or self.team(row[E_TEAM], references)
-            text = (
-                f'{{"id":"event:{row[E_ID]}{before_time}{utc_millis(row[E_AT])}{after_time}'
-                f"{before_team}{team}{after_team}"
-            )
+            call = row[e_call]
+            before_team, after_team, forked, count = calls.get(call) or self.call(call, references)
+            team_pk = row[e_team]
+            team, handled = teams.get(team_pk) or self.team(team_pk, references)
             related += count + handled
-            if forked and row[E_KIND] == "registered":
-                text += forked
+            start = f'{{"id":"event:{row[e_id]}{before_time}{millis(row[e_at])}{after_time}'
+            if forked and row[e_kind] == "registered":
                 related += 1
-            texts.append(text + "]}")
+                add(f"{start}{before_team}{team}{after_team}{forked}]}}")
+            else:
+                add(f"{start}{before_team}{team}{after_team}]}}")
         return texts, related
 
 
@@ -266,7 +276,7 @@ def ocel_json_text(
 ) -> Generator[str, None, OcelCounts]:
     """The OCEL 2.0 JSON document in pieces (a few hundred objects or a chunk of events), to be
     written or streamed as they come; returns the counts once done."""
-    log = ObjectCentricLog(selection, chunk_size)
+    log = ObjectCentricLog(selection, chunk_size, read_ahead=True)
     counts = {"objects": 0, "object_object": 0, "events": 0, "event_object": 0}
 
     def objects() -> Iterator[str]:

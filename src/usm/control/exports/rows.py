@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from typing import Any, TypeVar
 
 from django.db import connection
 from django.db.models import QuerySet, TextField
@@ -46,10 +48,17 @@ def utc_millis(text: str) -> str:
     return at.isoformat(timespec="milliseconds")
 
 
-def chunks(queryset: QuerySet, fields: tuple[str, ...], size: int) -> Iterator[list[tuple]]:
+def chunks(
+    queryset: QuerySet, fields: tuple[str, ...], size: int, *, read_ahead: bool = False
+) -> Iterator[list[tuple]]:
     """The rows of `queryset` (as `values_list(*fields)` would give them, without converters)
     in lists of at most `size`. On PostgreSQL the cursor is a server-side one, so only a chunk
-    is ever held; on SQLite the driver steps through the result as it is fetched."""
+    is ever held; on SQLite the driver steps through the result as it is fetched. With
+    `read_ahead` (PostgreSQL only), see `chunks_ahead`."""
+    if read_ahead:
+        for chunk, _ in chunks_ahead(queryset, fields, size, _nothing):
+            yield chunk
+        return
     sql, params = queryset.values_list(*fields).query.sql_with_params()
     with connection.chunked_cursor() as cursor:
         cursor.execute(sql, params)
@@ -58,17 +67,63 @@ def chunks(queryset: QuerySet, fields: tuple[str, ...], size: int) -> Iterator[l
             yield chunk
 
 
-def rows(queryset: QuerySet, fields: tuple[str, ...], size: int) -> Iterator[tuple]:
+Prepared = TypeVar("Prepared")
+
+
+def _nothing(chunk: list[tuple], driver) -> None:
+    return None
+
+
+def chunks_ahead(
+    queryset: QuerySet,
+    fields: tuple[str, ...],
+    size: int,
+    prepare: Callable[[list[tuple], Any], Prepared],
+) -> Iterator[tuple[list[tuple], Prepared]]:
+    """The chunks of `chunks`, each with `prepare(chunk, driver)`, read and prepared by a thread
+    of its own while the caller uses the chunk before: from PostgreSQL, a process reading one
+    chunk after the other waits for each as long as the server takes to send it. The thread
+    reads on this thread's connection (`driver`, the driver's: Django's connections are each
+    thread's own), so within its transaction; the driver runs one statement at a time, so the
+    caller's queries meanwhile wait their turn. Two chunks are held at a time."""
+    sql, params = queryset.values_list(*fields).query.sql_with_params()
+
+    def next_chunk() -> tuple[list[tuple], Prepared | None]:
+        chunk = fetch(size)
+        return chunk, prepare(chunk, driver) if chunk else None
+
+    # Left early (an error, a download given up), the reader is shut down first, waiting for
+    # the chunk it is reading: the cursor is closed only once the thread is done with it.
+    with (
+        connection.chunked_cursor() as cursor,
+        ThreadPoolExecutor(max_workers=1, thread_name_prefix="usm-read-ahead") as reader,
+    ):
+        cursor.execute(sql, params)
+        fetch = cursor.cursor.fetchmany
+        # Open now, if it was not before.
+        driver = connection.connection
+        pending = reader.submit(next_chunk)
+        while True:
+            chunk, prepared = pending.result()
+            if not chunk:
+                return
+            pending = reader.submit(next_chunk)
+            yield chunk, prepared
+
+
+def rows(
+    queryset: QuerySet, fields: tuple[str, ...], size: int, *, read_ahead: bool = False
+) -> Iterator[tuple]:
     """The same rows one by one, for the small queries walked alongside the big ones."""
-    for chunk in chunks(queryset, fields, size):
+    for chunk in chunks(queryset, fields, size, read_ahead=read_ahead):
         yield from chunk
 
 
-def _id_list(ids: list[int]) -> RawSQL:
+def _id_list(ids: list[int], vendor: str) -> RawSQL:
     """`ids` as a subquery for `field__in=`, in one parameter: a list of placeholders, one per
     id, would be a new statement for every count, and psycopg parses a statement of more than
     50 parameters anew each time it is sent."""
-    if connection.vendor == "postgresql":
+    if vendor == "postgresql":
         return RawSQL("SELECT unnest(%s::bigint[])", (ids,))
     return RawSQL("SELECT value FROM json_each(%s)", (json.dumps(ids),))
 
@@ -80,12 +135,26 @@ class ByIds:
     cursor: a small result needs no server-side cursor of its own."""
 
     def __init__(self, queryset_of: Callable[[RawSQL], QuerySet], fields: tuple[str, ...]):
-        query = queryset_of(_id_list([])).values_list(*fields).query
+        self.vendor = connection.vendor
+        query = queryset_of(_id_list([], self.vendor)).values_list(*fields).query
         self.sql, params = query.sql_with_params()
         if len(params) != 1:
             raise ValueError("the query has parameters besides the ids")
 
-    def __call__(self, ids: list[int]) -> list[tuple]:
+    def __call__(self, ids: list[int], *, on=None) -> list[tuple]:
+        """The rows for `ids`; run on psycopg's connection `on` where given (this thread's
+        Django connection otherwise): a thread reading ahead for another (`chunks_ahead`) runs
+        on its connection, in its transaction. There the statement is prepared on the server
+        where the connection allows it (`prepare_threshold`, see `usm.settings`): planned once,
+        it took under half the time (Django's cursor binds on the client, which cannot
+        prepare)."""
+        params = _id_list(ids, self.vendor).params
+        if on is not None:
+            from psycopg import Cursor  # only where PostgreSQL is the database
+
+            with Cursor(on) as cursor:
+                cursor.execute(self.sql, params, prepare=on.prepare_threshold is not None)
+                return cursor.fetchall()
         with connection.cursor() as cursor:
-            cursor.execute(self.sql, _id_list(ids).params)
+            cursor.execute(self.sql, params)
             return cursor.cursor.fetchall()
