@@ -67,7 +67,7 @@ def test_forgetting_what_was_sent_changes_nothing(
     again once the chunk after is read, the file is the same, row for row."""
     whole = tmp_path / "whole.sqlite"
     write_ocel_sqlite(whole, Selection(provider))
-    monkeypatch.setattr(ocel, "_overlapping", lambda: overlapping)
+    monkeypatch.setattr(ocel, "second_thread_pays", lambda: overlapping)
     monkeypatch.setattr(ocel, "PIECES_KEPT", 1)
     piecemeal = tmp_path / "piecemeal.sqlite"
     write_ocel_sqlite(piecemeal, Selection(provider), chunk_size=1)
@@ -77,7 +77,7 @@ def test_forgetting_what_was_sent_changes_nothing(
 def test_a_failure_while_spreading_events_fails_the_export(provider, log, tmp_path, monkeypatch):
     path = tmp_path / "log.sqlite"
     path.write_bytes(b"the previous export")
-    monkeypatch.setattr(ocel, "_overlapping", lambda: True)
+    monkeypatch.setattr(ocel, "second_thread_pays", lambda: True)
     # One value too many for the table: SQLite refuses it in the spreading thread.
     monkeypatch.setattr(ocel, "SPREAD", "INSERT INTO ocel_spread VALUES (0, 0)")
     with pytest.raises(sqlite3.OperationalError):

@@ -26,6 +26,8 @@ from django.db.models.expressions import RawSQL
 from django.db.models.query import get_related_populators
 from django.db.models.signals import post_init, pre_init
 
+from usm import prepared_statements
+
 _compiled = threading.local()
 # A positional placeholder of a compiled statement; `%%s` is a literal `%s`, not one.
 PLACEHOLDER = re.compile(r"(?<!%)%s")
@@ -88,10 +90,9 @@ def _execute(db: BaseDatabaseWrapper, sql: str, params: Sequence, result: str | 
 
     - SQLite: rewritten once for good to its own placeholders (`_positional`), run on the
       connection itself (the driver's own short-lived cursor).
-    - PostgreSQL, when the connection allows prepared statements (`prepare_threshold` in the
-      database OPTIONS, see `usm.settings`): bound and prepared by the server, so that it is
-      parsed and planned once per connection instead of on every step. Django's own cursor
-      binds on the client, which cannot prepare."""
+    - PostgreSQL, when the connection allows prepared statements: bound and prepared by the
+      server (`usm.prepared_statements`), parsed and planned once per connection instead of on
+      every step."""
     if (
         not db.execute_wrappers
         and db.in_atomic_block
@@ -99,18 +100,18 @@ def _execute(db: BaseDatabaseWrapper, sql: str, params: Sequence, result: str | 
         and (db.health_check_done or not db.health_check_enabled)
         and not db.queries_logged
     ):
-        if db.vendor == "sqlite":
+        sqlite = db.vendor == "sqlite"
+        if sqlite or (db.vendor == "postgresql" and prepared_statements.allowed(db.connection)):
             db.validate_thread_sharing()
             db.validate_no_broken_transaction()
             with db.wrap_database_errors:
-                return _outcome(db.connection.execute(_positional(sql, "sqlite"), params), result)
-        if db.vendor == "postgresql" and db.connection.prepare_threshold is not None:
-            db.validate_thread_sharing()
-            db.validate_no_broken_transaction()
-            with db.wrap_database_errors:
-                prepared = _psycopg().Cursor(db.connection)
-                prepared.execute(_positional(sql, "postgresql"), params, prepare=True)
-                return _outcome(prepared, result)
+                if sqlite:
+                    driver = db.connection.execute(_positional(sql, "sqlite"), params)
+                else:
+                    driver = prepared_statements.execute(
+                        db.connection, _positional(sql, "postgresql"), params
+                    )
+                return _outcome(driver, result)
     with db.cursor() as cursor:
         cursor.execute(sql, _by_name(params))
         with db.wrap_database_errors:
@@ -123,12 +124,6 @@ def _outcome(driver_cursor, result: str | None):
     if result == "one":
         return driver_cursor.fetchone()
     return getattr(driver_cursor, result)
-
-
-def _psycopg():
-    import psycopg  # only where PostgreSQL is the database
-
-    return psycopg
 
 
 def _database() -> BaseDatabaseWrapper:

@@ -17,7 +17,6 @@ from operator import itemgetter
 from typing import NamedTuple
 
 from django.contrib.auth import get_user_model
-from django.db import connection
 from django.db.models import F, Q, QuerySet
 
 from usm.agreements.models import Service
@@ -29,6 +28,7 @@ from usm.control.exports.rows import (
     chunks,
     chunks_ahead,
     rows,
+    second_thread_pays,
     timestamp_text,
     utc_millis,
 )
@@ -314,9 +314,7 @@ class ObjectCentricLog:
     ):
         self.selection = selection
         self.chunk_size = chunk_size
-        # Read from SQLite, the rows cost this process's own CPU: a thread reading them would
-        # only compete with the one using them.
-        self.read_ahead = read_ahead and connection.vendor == "postgresql"
+        self.read_ahead = read_ahead and second_thread_pays()
 
     # -- what is selected, as queries (none of them is run here) ---------------------------------
     def _calls(self):

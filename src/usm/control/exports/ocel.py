@@ -22,8 +22,6 @@ from json.encoder import encode_basestring_ascii
 from pathlib import Path
 from typing import TextIO
 
-from django.db import connection
-
 from usm.control.exports.files import replacing, write_all
 from usm.control.exports.object_centric import (
     ABOUT_SERVICE,
@@ -56,7 +54,7 @@ from usm.control.exports.object_centric import (
     team_id,
     workflow_id,
 )
-from usm.control.exports.rows import utc_millis
+from usm.control.exports.rows import second_thread_pays, utc_millis
 from usm.control.exports.selection import CHUNK_SIZE, Selection, snapshot
 
 # The time OCEL 2.0 gives an object attribute that does not change.
@@ -737,7 +735,8 @@ def write_ocel_sqlite(
             event_types = log.event_types()
             event_tables, object_tables = _create_type_tables(db, event_types)
             objects = _Objects(db, log, object_tables, chunk_size)
-            overlap = _overlapping()
+            # SQLite spreads each chunk in a thread of its own while the next one is read.
+            overlap = second_thread_pays()
             if not overlap:
                 objects.finish()
             events = _write_events(db, log, event_tables, objects, overlap=overlap)
@@ -755,15 +754,6 @@ def write_ocel_sqlite(
         event_object=event_object,
         object_object=objects.relations,
     )
-
-
-def _overlapping() -> bool:
-    """Whether SQLite spreads each chunk of events in a thread of its own while the next chunk
-    and the objects are read: when the log comes from PostgreSQL, whose rows this process waits
-    for while the server works on a core of its own. Read from SQLite, reading takes this
-    process's CPU as much as writing does; its two threads then compete for the cores and for
-    Python's lock, and were measured slower than one on a busy machine."""
-    return connection.vendor != "sqlite"
 
 
 def _schema(db: sqlite3.Connection) -> None:

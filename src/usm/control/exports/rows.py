@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -17,6 +18,8 @@ from django.db import connection
 from django.db.models import QuerySet, TextField
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast
+
+from usm import prepared_statements
 
 
 def timestamp_text(field: str) -> Cast:
@@ -65,6 +68,15 @@ def chunks(
         fetch = cursor.cursor.fetchmany
         while chunk := fetch(size):
             yield chunk
+
+
+def second_thread_pays() -> bool:
+    """Whether an export gains from a second thread reading (or writing) while the first works:
+    when the log comes from PostgreSQL, whose rows this process waits for while the server works
+    on a core of its own. Read from SQLite, reading takes this process's CPU as much as writing
+    does; two threads then compete for the cores and for Python's lock, and were measured slower
+    than one on a busy machine."""
+    return connection.vendor == "postgresql"
 
 
 Prepared = TypeVar("Prepared")
@@ -145,15 +157,11 @@ class ByIds:
         """The rows for `ids`; run on psycopg's connection `on` where given (this thread's
         Django connection otherwise): a thread reading ahead for another (`chunks_ahead`) runs
         on its connection, in its transaction. There the statement is prepared on the server
-        where the connection allows it (`prepare_threshold`, see `usm.settings`): planned once,
-        it took under half the time (Django's cursor binds on the client, which cannot
-        prepare)."""
+        where the connection allows it (`usm.prepared_statements`): planned once, it took under
+        half the time."""
         params = _id_list(ids, self.vendor).params
         if on is not None:
-            from psycopg import Cursor  # only where PostgreSQL is the database
-
-            with Cursor(on) as cursor:
-                cursor.execute(self.sql, params, prepare=on.prepare_threshold is not None)
+            with closing(prepared_statements.execute(on, self.sql, params)) as cursor:
                 return cursor.fetchall()
         with connection.cursor() as cursor:
             cursor.execute(self.sql, params)
