@@ -160,10 +160,14 @@ class Session:
         # The statistics a running installation has of the tables just written (PostgreSQL's
         # autovacuum keeps them): the fill's were taken with no check kept, and planned with
         # those, the conformance reads every check of the register instead of the period's.
+        # The fill's own tables were analysed at its end.
         from django.db import connection
 
+        from usm.control.models import DayTally, WorkflowCheckRecord
+
         with connection.cursor() as cursor:
-            cursor.execute("ANALYZE")
+            for model in (DayTally, WorkflowCheckRecord):
+                cursor.execute(f'ANALYZE "{model._meta.db_table}"')
 
     # -- measurements ---------------------------------------------------------------------------
     def statements(self, size: int) -> None:
