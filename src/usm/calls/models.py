@@ -7,6 +7,7 @@ from django.db.models import Case, Q, Value, When
 from django.utils import timezone
 
 from usm.agreements.choices import CallType
+from usm.calls.append_only_id import AppendOnlyId
 from usm.calls.choices import Channel, EventKind, LinkKind, Status
 from usm.organisation.models import Customer, Person, Profile, Team, TenantModel
 
@@ -26,6 +27,8 @@ class Call(TenantModel):
     # notifications, and the staff and teams working them (usm.api.scoping).
     shown_to_customers = Q(accepting=True) & ~Q(call_type="risk")
 
+    # Calls are never deleted (their events keep them): numbered without SQLite's sequence table.
+    id = AppendOnlyId(primary_key=True)
     number = models.CharField(max_length=20, help_text="Tracking number, e.g. INC-000123")
     call_type = models.CharField(max_length=20, choices=CallType.choices)
     process = models.CharField(max_length=5, help_text="The model process the call walks")
@@ -288,6 +291,8 @@ class CallEvent(TenantModel):
     # own work, shown on the desk and never in the portal.
     staff_only = True
 
+    # Every step writes a row here and none is ever deleted: see AppendOnlyId.
+    id = AppendOnlyId(primary_key=True)
     # Every step writes a row here, and each index the row goes into costs the step's commit
     # another page: only the indexes reads need are kept. The log is read by call, by workflow,
     # by provider with a time range (and a kind), and in time order. Deleting a login, profile
