@@ -1,6 +1,7 @@
 """The SLA sweep: breaches recorded once, warnings and escalations once per level, business
 time for the warning, held calls left alone, several sweeps at once, and the worker."""
 
+import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
@@ -184,3 +185,26 @@ def test_the_worker_runs_a_scheduled_sweep(desk, staff, walk, monkeypatch):
     assert result.return_value["workflows_checked"]["checked"] == 1
     assert WorkflowCheckRecord.objects.filter(root=ended).exists()
     assert schedule_sweep() is True
+
+
+def test_the_sweep_keeps_sqlites_planner_statistics(desk, staff, monkeypatch):
+    from django.db import connection
+
+    from usm import planner_statistics
+
+    monkeypatch.setattr(planner_statistics, "_refreshed_at", None)
+    for hour in (9, 10, 11):
+        register(desk, staff, "incident", at(hour))
+    first = sweep(at(12))
+    if connection.vendor != "sqlite":
+        assert first.analysed == []  # PostgreSQL's autovacuum analyses
+        return
+    assert {"calls_call", "calls_callevent"} <= set(first.analysed)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT DISTINCT tbl FROM sqlite_stat1")
+        analysed = {table for (table,) in cursor.fetchall()}
+    assert {"calls_call", "calls_callevent"} <= analysed
+    # Within the hour the next sweep leaves them alone; after it, it looks again.
+    assert sweep(at(12, 5)).analysed == []
+    monkeypatch.setattr(planner_statistics, "_refreshed_at", time.monotonic() - 3601)
+    assert "calls_call" in sweep(at(12, 10)).analysed  # its empty idempotency-key index

@@ -373,6 +373,8 @@ def run_sweep(
         typer.echo(f"  not notified: {line}")
     for line in report.failures:
         typer.echo(f"  not sent: {line}", err=True)
+    if report.analysed:
+        typer.echo(f"  planner statistics refreshed: {', '.join(report.analysed)}")
     if report.conformance.failed:
         typer.echo(f"  not checked: {report.conformance.failed} workflow(s), see the log", err=True)
 

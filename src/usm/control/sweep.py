@@ -24,6 +24,8 @@ One sweep, at instant `now`:
    so that a register checked for the first time does not hold up the next sweep's deadlines;
    the rest follow in the sweeps after it. Last, because deadlines cannot wait and conformance
    can.
+6. statistics: on SQLite, the tables the sweep has read are analysed when their planner
+   statistics are missing or out of date (`usm.planner_statistics`).
 
 Calls on hold are skipped: their clock stands still until they are released, which moves their
 due times.
@@ -41,6 +43,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
+from usm import planner_statistics
 from usm.agreements import queries
 from usm.calls.models import Call
 from usm.calls.services import record_breaches
@@ -85,6 +88,7 @@ class SweepReport:
     failures: list[str] = field(default_factory=list)
     tallies: Tallying = field(default_factory=Tallying)
     conformance: WorkflowChecking = field(default_factory=WorkflowChecking)
+    analysed: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         return {
@@ -99,6 +103,7 @@ class SweepReport:
             "failures": self.failures,
             "events_tallied": self.tallies.as_dict(),
             "workflows_checked": self.conformance.as_dict(),
+            "tables_analysed": self.analysed,
         }
 
 
@@ -115,6 +120,7 @@ def sweep(
     deliver(report)
     report.tallies = keep_event_tallies(limit=TALLIES_PER_SWEEP)
     report.conformance = record_workflow_checks(limit=checks, events=CHECK_EVENTS_PER_SWEEP)
+    report.analysed = planner_statistics.refresh()
     return report
 
 
