@@ -122,3 +122,27 @@ def test_refresh_checks_the_whole_register_and_shows_its_progress(provider, walk
     assert again.stderr.strip() == "usm: every ended workflow has been checked already"
     assert again.exit_code == 1  # the deviating workflow
     assert "5 conforming" in again.stdout and "unrecorded_repeat" in again.stdout
+
+
+def test_rebuild_drops_the_kept_checks_and_checks_the_logs_again(provider, walk):
+    from usm.control.models import ConformanceMark
+
+    root = walk(4)
+    record_workflow_checks()
+    assert ConformanceMark.objects.get(pk=1).through > 0
+    # An event reaches the ended workflow after its check (an import, a repair by hand): the
+    # kept check no longer says what the log does, and nothing makes it again by itself.
+    deviate(provider, root)
+    args = ["control", "conformance", "--from", "2024-03-04", "--to", "2024-03-04", "--json"]
+    kept = run(*args)
+    assert kept.exit_code == 0 and json.loads(kept.stdout)["deviations_total"] == 0
+    bad = run(*args, "--rebuild", "--provider", "nobody")
+    assert bad.exit_code == 2 and WorkflowCheckRecord.objects.count() == 1  # nothing dropped
+    rebuilt = run(*args, "--rebuild")
+    assert rebuilt.exit_code == 1, rebuilt.output  # now it deviates
+    assert json.loads(rebuilt.stdout)["deviations_total"] == 1
+    assert rebuilt.stderr.splitlines()[0] == "usm: 1 kept check(s) dropped"
+    assert WorkflowCheckRecord.objects.get(root=root).deviations == 1
+    # The mark starts over, and the next sweep's round walks the log from its start.
+    assert ConformanceMark.objects.get(pk=1).through == 0
+    assert record_workflow_checks().through > 0

@@ -198,6 +198,13 @@ def show_conformance(
         "check yet, whatever the period (a register filled, imported or upgraded in one go); "
         "progress goes to stderr",
     ),
+    rebuild: bool = typer.Option(
+        False,
+        "--rebuild",
+        help="First drop the kept checks (every provider's) and check every ended workflow of "
+        "the provider's register again (when events reached ended workflows after their check: "
+        "an import, a repair); the worker re-checks other providers'; progress goes to stderr",
+    ),
     as_json: bool = JSON,
 ) -> None:
     """Check the workflows closed in the period against their templates. Exits 1 when any
@@ -214,7 +221,11 @@ def show_conformance(
         tenant = find_provider_or_only(provider)
         period = period_of(start, end)
         calls, events = sources.of_provider(tenant.pk)
-        if refresh:
+        if rebuild:
+            from usm.control.services import forget_workflow_checks
+
+            typer.echo(f"usm: {forget_workflow_checks()} kept check(s) dropped", err=True)
+        if refresh or rebuild:
             _check_workflows(calls, announce=True)
         else:
             _check_workflows(calls.filter(closed_at__gte=period.start, closed_at__lt=period.end))

@@ -294,6 +294,21 @@ def _check_since_mark(checking: _Checking, events: int | None) -> WorkflowChecki
     return report
 
 
+def forget_workflow_checks() -> int:
+    """Drop every kept conformance check and move the mark back to the log's start, in one
+    transaction, so that the workflows are checked again from their logs (the command line at
+    once, the sweeps as they catch up); returns the checks dropped. For checks that no longer
+    say what the log does, without a new checker revision to replace them: events written to an
+    ended workflow by hand or by an import. Until checked again a workflow counts as awaiting
+    its check, never as conforming or not."""
+    with transaction.atomic():
+        mark, _ = ConformanceMark.objects.select_for_update().get_or_create(pk=1)
+        dropped, _ = WorkflowCheckRecord.objects.all().delete()
+        mark.through, mark.retry = 0, []
+        mark.save(update_fields=["through", "retry"])
+    return dropped
+
+
 def _conformance_mark(made_with: str) -> ConformanceMark:
     """The mark, started over from 0 when its checks were made with another model or checker
     (each check is then made again as its window comes)."""
