@@ -1,12 +1,11 @@
 """USM's rules as the call services enforce them: the MIR changes only in Change, the error
 routes, holds that stop the clock, reclassification, and concurrent completion."""
 
-import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.db import connection
 
+from tests.concurrency import two_workers_at_once
 from usm.calls import services
 from usm.calls.models import Call, CallEvent
 from usm.engine.call_flow import FlowError
@@ -168,23 +167,15 @@ def test_the_event_log_is_append_only(provider, desk, staff):
 @pytest.mark.django_db(transaction=True)
 def test_two_people_completing_one_step_one_wins(provider, desk, staff):
     call = services.register_call(provider, staff, call_type="incident", summary="Race")
-    results, barrier = [], threading.Barrier(2)
 
     def attempt():
         try:
-            barrier.wait()
             services.complete_step(Call.objects.get(pk=call.pk), staff, "INC-1")
-            results.append("won")
+            return "won"
         except FlowError as refused:
-            results.append(refused.code)
-        finally:
-            connection.close()
+            return refused.code
 
-    threads = [threading.Thread(target=attempt) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    results = two_workers_at_once(attempt)
     assert sorted(results) == ["not_current", "won"]
     assert CallEvent.objects.filter(call_id=call.pk, kind="step_completed").count() == 1
 

@@ -115,29 +115,17 @@ def requester_user(desk, django_user_model):
     return user
 
 
-def two_workers_at_once(job) -> list:
-    """What `job()` returned in each of two threads started together (each closes its own
-    connection); fails the test if either raised or did not finish within a minute."""
-    import threading
+def unreadable(monkeypatch, broken):
+    """Make the replay of `broken`'s workflow fail (with every batch it is in) until undone;
+    returns the undoing."""
+    from usm.control import conformance
 
-    from django.db import connection
+    replay = conformance.replay
 
-    start, results, errors = threading.Barrier(2), [], []
+    def failing(model, batch):
+        if any(root_id == broken.pk for root_id, _ in batch):
+            raise ValueError("an unreadable log")
+        return replay(model, batch)
 
-    def work():
-        try:
-            start.wait()
-            results.append(job())
-        except Exception as exc:  # reported below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    workers = [threading.Thread(target=work) for _ in range(2)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join(60)
-    assert errors == []
-    assert len(results) == 2
-    return results
+    monkeypatch.setattr(conformance, "replay", failing)
+    return lambda: monkeypatch.setattr(conformance, "replay", replay)

@@ -10,7 +10,8 @@ import pytest
 from django.db import OperationalError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 
-from tests.control.conftest import MODEL, MONDAY, two_workers_at_once
+from tests.concurrency import two_workers_at_once
+from tests.control.conftest import MODEL, MONDAY, unreadable
 from usm.calls.models import Call, CallEvent
 from usm.control import conformance, services
 from usm.control.models import ConformanceMark, WorkflowCheckRecord
@@ -135,14 +136,7 @@ def test_a_workflow_that_cannot_be_checked_is_retried_without_holding_the_mark(
 ):
     roots = workflows(walk, 3)
     broken = roots[1]
-    replay = conformance.replay
-
-    def failing(model, batch):
-        if any(root_id == broken.pk for root_id, _ in batch):
-            raise ValueError("an unreadable log")
-        return replay(model, batch)
-
-    monkeypatch.setattr(conformance, "replay", failing)
+    repair = unreadable(monkeypatch, broken)
     report = record_workflow_checks()
     # Its batch is tried again workflow by workflow: only the broken one is left.
     assert (report.checked, report.failed, report.retry) == (2, 1, 1)
@@ -151,7 +145,7 @@ def test_a_workflow_that_cannot_be_checked_is_retried_without_holding_the_mark(
     assert (mark().through, mark().retry) == (newest_event(), [broken.pk])
     # Still broken: still listed, the mark where it was.
     assert record_workflow_checks().failed == 1 and mark().retry == [broken.pk]
-    monkeypatch.setattr(conformance, "replay", replay)
+    repair()
     fixed = record_workflow_checks()
     assert (fixed.checked, fixed.failed, fixed.retry) == (1, 0, 0)
     assert kept() == {r.pk for r in roots} and mark().retry == []
@@ -160,18 +154,11 @@ def test_a_workflow_that_cannot_be_checked_is_retried_without_holding_the_mark(
 def test_a_full_retry_list_holds_the_mark_instead_of_growing(walk, monkeypatch):
     monkeypatch.setattr(services, "RETRY_KEPT", 0)
     roots = workflows(walk, 2)
-    replay = conformance.replay
-
-    def failing(model, batch):
-        if any(root_id == roots[1].pk for root_id, _ in batch):
-            raise ValueError("an unreadable log")
-        return replay(model, batch)
-
-    monkeypatch.setattr(conformance, "replay", failing)
+    repair = unreadable(monkeypatch, roots[1])
     report = record_workflow_checks()
     assert (report.checked, report.failed, report.through) == (1, 1, 0)
     assert (mark().through, mark().retry) == (0, [])
-    monkeypatch.setattr(conformance, "replay", replay)
+    repair()
     assert record_workflow_checks().checked == 1
     assert mark().through == newest_event()
 

@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.core.management import call_command
 
-from tests.control.conftest import MONDAY, register, two_workers_at_once
+from tests.concurrency import two_workers_at_once
+from tests.control.conftest import MONDAY, register
 from usm.calls import services
 from usm.calls.models import CallEvent
 from usm.control.models import DeadlineWatch, EscalationPolicy, Notification, WorkflowCheckRecord

@@ -8,7 +8,8 @@ from datetime import timedelta
 import pytest
 from django.db import connection
 
-from tests.control.conftest import MODEL, MONDAY, two_workers_at_once
+from tests.concurrency import two_workers_at_once
+from tests.control.conftest import MODEL, MONDAY, unreadable
 from usm.calls import services
 from usm.calls.models import Call, CallEvent
 from usm.control.models import WorkflowCheckRecord
@@ -89,23 +90,13 @@ def test_the_sweep_bounds_its_checks(walk):
 
 
 def test_a_batch_that_fails_holds_up_only_itself(walk, monkeypatch, caplog):
-    from usm.control import conformance
-
     roots = [walk(5, start=MONDAY + timedelta(hours=h)) for h in range(3)]
-    broken = roots[1]
-    replay = conformance.replay
-
-    def failing(model, batch):
-        if any(root_id == broken.pk for root_id, _ in batch):
-            raise ValueError("an unreadable log")
-        return replay(model, batch)
-
-    monkeypatch.setattr(conformance, "replay", failing)
+    repair = unreadable(monkeypatch, roots[1])
     report = record_workflow_checks(batch=1)
     assert (report.checked, report.failed) == (2, 1)
     assert kept() == {roots[0].pk, roots[2].pk}
     assert "an unreadable log" in caplog.text
-    monkeypatch.setattr(conformance, "replay", replay)
+    repair()
     assert record_workflow_checks().checked == 1
 
 
