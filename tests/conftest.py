@@ -28,6 +28,18 @@ def shared_fixtures() -> Path:
     return found
 
 
+@pytest.fixture(autouse=True)
+def _planner_statistics_fresh(monkeypatch):
+    """Sweeps in tests leave SQLite's planner statistics alone (as if refreshed a moment ago):
+    statistics a test left behind would outlive its data (a flush keeps them) and change the
+    plans of the tests after it. tests/control/test_sweep.py tests the refresh itself."""
+    import time
+
+    from usm import planner_statistics
+
+    monkeypatch.setattr(planner_statistics, "_refreshed_at", time.monotonic())
+
+
 # -- shared fixtures for database tests -------------------------------------------------------------
 @pytest.fixture
 def provider(db):

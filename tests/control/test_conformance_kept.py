@@ -146,3 +146,31 @@ def test_rebuild_drops_the_kept_checks_and_checks_the_logs_again(provider, walk)
     # The mark starts over, and the next sweep's round walks the log from its start.
     assert ConformanceMark.objects.get(pk=1).through == 0
     assert record_workflow_checks().through > 0
+
+
+def test_a_round_under_way_when_the_checks_are_dropped_leaves_the_mark_at_the_start(
+    provider, walk, monkeypatch
+):
+    from usm.control import conformance
+    from usm.control.models import ConformanceMark
+    from usm.control.services import forget_workflow_checks
+
+    walk(4)
+    walk(5)
+    replay = conformance.replay
+    dropped = []
+
+    def dropped_meanwhile(model, batch):
+        # Another process runs `--rebuild` while this round checks what it read past the mark.
+        if not dropped:
+            dropped.append(forget_workflow_checks())
+        return replay(model, batch)
+
+    monkeypatch.setattr(conformance, "replay", dropped_meanwhile)
+    record_workflow_checks()
+    assert dropped == [0]
+    # The round did not move the mark past the dropped checks: the next starts from 0.
+    assert ConformanceMark.objects.get(pk=1).through == 0
+    monkeypatch.setattr(conformance, "replay", replay)
+    assert record_workflow_checks().through > 0
+    assert WorkflowCheckRecord.objects.count() == 2

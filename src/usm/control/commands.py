@@ -223,7 +223,9 @@ def show_conformance(
         calls, events = sources.of_provider(tenant.pk)
         if rebuild:
             from usm.control.services import forget_workflow_checks
+            from usm.model import reference_model
 
+            reference_model()  # what the checks are made with loads before any is dropped
             typer.echo(f"usm: {forget_workflow_checks()} kept check(s) dropped", err=True)
         if refresh or rebuild:
             _check_workflows(calls, announce=True)

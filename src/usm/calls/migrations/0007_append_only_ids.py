@@ -1,9 +1,10 @@
 """The register and the event log are numbered without SQLite's sequence table (AppendOnlyId).
 
 SQLite can change a column's declaration only by copying the table, so on an existing SQLite
-install this copies both tables and rebuilds their indexes once: minutes at a million calls,
-and twice their size on disk while it runs. Ids are kept as they are. On PostgreSQL nothing
-changes (the identity column is the same)."""
+install this copies both tables and rebuilds their indexes once: minutes at a million calls.
+The copy goes to new pages, and the old ones are left free inside the file: the database file
+keeps its larger size until `VACUUM` (run with the application stopped) gives them back. Ids
+are kept as they are. On PostgreSQL nothing changes (the identity column is the same)."""
 
 from django.db import migrations
 
