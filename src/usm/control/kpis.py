@@ -171,6 +171,8 @@ class Ended:
     closed_roots: list[tuple]
 
     FIELDS = ("process", "status", "accepting", "workflow")
+    # Each row read: the lead time, the registration, the id, then FIELDS (counted from it on).
+    COLUMNS = ("val", "registered", "pk", *FIELDS)
 
     @classmethod
     def read(cls, ended: QuerySet[Call]) -> Ended:
@@ -180,22 +182,23 @@ class Ended:
                 val=seconds_between("created_at", "closed_at"),
                 registered=EpochSeconds(F("created_at")),
             )
-            .values_list("val", "registered", "pk", *cls.FIELDS)
+            .values_list(*cls.COLUMNS)
         )
-        counts = Tally.counting((row[3:] for row in rows), *cls.FIELDS)
+        val, registered, pk, process, status, accepting, workflow = (
+            cls.COLUMNS.index(name)
+            for name in ("val", "registered", "pk", "process", "status", "accepting", "workflow")
+        )
+        counts = Tally.counting((row[process:] for row in rows), *cls.FIELDS)
         # The lead time as the database computed it, split as Durations.read would read it.
-        closed = [row for row in rows if row[4] == "closed"]
+        closed = [row for row in rows if row[status] == "closed"]
         leads = Durations(
-            [
-                (val, process, workflow, accepting)
-                for val, _, _, process, _, accepting, workflow in closed
-            ],
+            [(row[val], row[process], row[workflow], row[accepting]) for row in closed],
             ("process", "workflow", "accepting"),
         )
         roots = [
-            (pk, workflow, registered)
-            for _, registered, pk, _, _, accepting, workflow in closed
-            if accepting and workflow is not None
+            (row[pk], row[workflow], row[registered])
+            for row in closed
+            if row[accepting] and row[workflow] is not None
         ]
         return cls(counts, leads, roots)
 
@@ -243,6 +246,8 @@ class Backlog:
             "known_error": _known_error(moment),
             "before": Case(When(created_at__lt=moment, then=Value(1)), default=Value(0)),
         }
+        # Each row read: its age and known error, the fields the counts split by, then whether
+        # it accepted its workflow (and which), was open at `moment`, and is open now.
         fields = ("age", "known_error", *BACKLOG_FIELDS, "accepting", "workflow", "before")
         still_open = (
             calls.filter(closed_at__isnull=True)
@@ -258,14 +263,17 @@ class Backlog:
             .values_list(*fields, "now_open")
         )
         rows = plain_rows(still_open.union(ended_later, all=True))
-        at_moment = [row for row in rows if row[-2]]
-        counts = Tally.counting(
-            (row[1 : 2 + len(BACKLOG_FIELDS)] for row in at_moment),
-            "known_error",
-            *BACKLOG_FIELDS,
+        age, known_error, process, accepting, workflow, before = (
+            fields.index(name)
+            for name in ("age", "known_error", "process", "accepting", "workflow", "before")
         )
-        ages = Durations([(row[0], row[2]) for row in at_moment], ("process",))
-        open_roots = Counter(row[-3] for row in rows if row[-1] and row[-4])
+        now_open = len(fields)
+        at_moment = [row for row in rows if row[before]]
+        counts = Tally.counting(
+            (row[known_error:accepting] for row in at_moment), "known_error", *BACKLOG_FIELDS
+        )
+        ages = Durations([(row[age], row[process]) for row in at_moment], ("process",))
+        open_roots = Counter(row[workflow] for row in rows if row[now_open] and row[accepting])
         return cls(counts, ages, dict(open_roots))
 
 
