@@ -62,6 +62,23 @@ class Selection:
             condition &= Q(**{f"{prefix}customer": self.customer})
         return condition
 
+    def _of_workflows(self) -> Q:
+        """The calls, or log rows, of the workflows the period and the customer select. On
+        SQLite, when they narrow the selection, these are found from their workflows' accepting
+        calls (`root_id IN (...)`, down the indexes on the root): joined to each row's root as
+        a filter, SQLite's planner, given the statistics of a large register, reads the whole
+        log (or all its step completions, or every call) and keeps a tenth of it. The selected
+        events are then in workflow order, which XES wants, and the time or id order of OCEL is
+        a sort of the selected rows only (SQLite's sorter spills to disk: the memory stays
+        bounded). Measured on a register of 1M calls, for the workflows of its latest 100k:
+        3.5 s for XES's 612k rows instead of 27, 6.9 s for OCEL's 1.15M instead of 35 (reading
+        the rows alone)."""
+        condition = self._workflow_filter("root__")
+        if connection.vendor != "sqlite" or not condition:
+            return condition
+        roots = Call.objects.filter(provider=self.provider, root_id=F("pk"))
+        return Q(root__in=roots.filter(self._workflow_filter()).values("pk"))
+
     def workflows(self) -> QuerySet[Call]:
         """The calls that accepted the selected workflows."""
         roots = Call.objects.filter(provider=self.provider, root_id=F("pk"))
@@ -76,7 +93,7 @@ class Selection:
         so that a call's link to the call it was forked from always has both ends)."""
         calls = Call.objects.filter(provider=self.provider)
         if self.process is None:
-            return calls.filter(self._workflow_filter("root__"))
+            return calls.filter(self._of_workflows())
         return calls.filter(root__in=self.workflows().values("pk"))
 
     def events(self, kinds: Q, *, forks_out: bool = False) -> QuerySet[CallEvent]:
@@ -84,7 +101,7 @@ class Selection:
         process. `forks_out` adds the registrations of the calls the process forked into: a fork
         belongs to both processes, but the forked-into call is the one that records it."""
         events = CallEvent.objects.filter(_of_provider(self.provider)).filter(kinds)
-        events = events.filter(self._workflow_filter("root__"))
+        events = events.filter(self._of_workflows())
         if self.process is not None:
             in_process = Q(process=self.process)
             if forks_out:
