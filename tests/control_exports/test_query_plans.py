@@ -136,3 +136,21 @@ def test_a_period_reads_its_workflows_events_from_their_roots(provider, walk):
         assert any(index in step for step in steps for index in by_root), (name, steps)
         assert not any("event_kind_time" in step for step in steps), (name, steps)
         assert not any(step.startswith("SCAN calls_call") for step in steps), (name, steps)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_export_reads_with_a_small_page_cache_and_gives_it_back(provider):
+    """SQLite sorts a period's rows in as much memory as the page cache may take: an export
+    reads with a smaller one, and the connection has its own back afterwards."""
+    from usm.control.exports.selection import EXPORT_CACHE_KIB, snapshot
+
+    def cache_size() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA cache_size")
+            return cursor.fetchone()[0]
+
+    before = cache_size()
+    assert before != EXPORT_CACHE_KIB
+    with snapshot():
+        assert cache_size() == EXPORT_CACHE_KIB
+    assert cache_size() == before

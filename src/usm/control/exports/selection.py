@@ -19,6 +19,8 @@ from usm.organisation.models import Customer, Provider
 # Rows fetched per round trip: large enough that the database is not asked too often, small
 # enough that a chunk costs little memory.
 CHUNK_SIZE = 2000
+# SQLite's page cache while exporting (negative: KiB), which also bounds each sort's memory.
+EXPORT_CACHE_KIB = -8192
 
 
 class _Unindexed(Func):
@@ -190,11 +192,19 @@ def snapshot() -> Iterator[None]:
         # writer.
         connection.ensure_connection()
         with connection.cursor() as cursor:
+            cursor.execute("PRAGMA cache_size")
+            (cache_size,) = cursor.fetchone()
+            # SQLite sorts a period's rows (see `_of_workflows`) in as much memory as the page
+            # cache may take before spilling to disk, for each sort under way at once (the
+            # events, and the calls and statuses read alongside them): a smaller cache for the
+            # export keeps its memory what it is for a small log.
+            cursor.execute(f"PRAGMA cache_size = {EXPORT_CACHE_KIB}")
             cursor.execute("BEGIN DEFERRED")
         try:
             yield
         finally:
             with connection.cursor() as cursor:
                 cursor.execute("ROLLBACK")
+                cursor.execute(f"PRAGMA cache_size = {int(cache_size)}")
         return
     yield
